@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Run the whole stack: with Docker Compose where a Docker engine answers, else natively.
+
+Natively: `scripts/servers.py up` (Kafka, PostgreSQL, FerretDB), then the four services as
+processes from the uv environment, each polled on /health/ready; pid files and logs under
+.local/run/. `down` stops only what these scripts started. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"auth": 8001, "consent": 8002, "sound": 8003, "audit": 8004}
+
+
+def run_dir() -> Path:
+    path = Path(os.environ.get("STACK_RUN_DIR", ROOT / ".local" / "run"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def port_of(service: str) -> int:
+    return int(os.environ.get(f"{service.upper()}_HTTP_PORT", SERVICES[service]))
+
+
+def servers_env() -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/servers.py"), "env"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    env: dict[str, str] = {}
+    for line in out.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, value = line[len("export ") :].split("=", 1)
+            env[key] = value.strip("'\"")
+    return env
+
+
+def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
+    prefix = service.upper()
+    env = dict(os.environ)
+    env.setdefault(f"{prefix}_ENVIRONMENT", "development")
+    env.setdefault(f"{prefix}_HTTP_PORT", str(port_of(service)))
+    env.setdefault(f"{prefix}_KAFKA_BOOTSTRAP_SERVERS", servers["KAFKA_BOOTSTRAP_SERVERS"])
+    env.setdefault(f"{prefix}_MONGODB_URL", servers["MONGODB_URL"])
+    return env
+
+
+def alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
+            return bool(r.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_service(service: str, servers: dict[str, str]) -> None:
+    pid_file, log_file = run_dir() / f"{service}.pid", run_dir() / f"{service}.log"
+    if alive(pid_file) and ready(port_of(service)):
+        print(f"{service}: already running")
+        return
+    binary = ROOT / ".venv" / "bin" / service
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: run `uv sync` (or `make up`) first")
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            [str(binary)],
+            cwd=ROOT,
+            env=service_env(service, servers),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+
+
+def wait_ready(service: str, timeout_s: float = 60.0) -> None:
+    deadline, pid_file = time.monotonic() + timeout_s, run_dir() / f"{service}.pid"
+    while time.monotonic() < deadline:
+        if ready(port_of(service)):
+            return
+        if alive(pid_file) is None:
+            break
+        time.sleep(0.2)
+    log = (run_dir() / f"{service}.log").read_text(errors="replace").splitlines()[-30:]
+    sys.exit(f"{service} did not become ready; last log lines:\n" + "\n".join(log))
+
+
+def stop_service(service: str, timeout_s: float = 15.0) -> None:
+    pid_file = run_dir() / f"{service}.pid"
+    pid = alive(pid_file)
+    if pid is not None:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while alive(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if alive(pid_file):
+            os.killpg(pid, signal.SIGKILL)
+        print(f"{service}: stopped")
+    pid_file.unlink(missing_ok=True)
+
+
+def docker_answers() -> bool:
+    if os.environ.get("STACK_NATIVE") or shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+def up(services: list[str], *, with_servers: bool) -> None:
+    if with_servers and docker_answers():
+        subprocess.run(["docker", "compose", "up", "-d", "--build", "--wait"], check=True, cwd=ROOT)
+    else:
+        if with_servers:
+            subprocess.run([sys.executable, str(ROOT / "scripts/servers.py"), "up"], check=True)
+        servers = servers_env()
+        for service in services:
+            start_service(service, servers)
+        for service in services:
+            wait_ready(service)
+    for service in services:
+        print(
+            f"{service:8} http://127.0.0.1:{port_of(service)}  (docs: /docs, "
+            f"events: /asyncapi.json)"
+        )
+
+
+def down(services: list[str], *, with_servers: bool) -> None:
+    if with_servers and docker_answers():
+        subprocess.run(["docker", "compose", "down"], check=True, cwd=ROOT)
+        return
+    for service in services:
+        stop_service(service)
+    if with_servers:
+        subprocess.run([sys.executable, str(ROOT / "scripts/servers.py"), "down"], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument(
+        "--services-only", action="store_true", help="leave Kafka and the database as they are"
+    )
+    parser.add_argument("--only", nargs="*", choices=list(SERVICES), default=list(SERVICES))
+    args = parser.parse_args()
+    if args.action == "up":
+        up(args.only, with_servers=not args.services_only)
+    elif args.action == "down":
+        down(args.only, with_servers=not args.services_only)
+    else:
+        for service in args.only:
+            state = "ready" if ready(port_of(service)) else "down"
+            print(f"{service:8} http://127.0.0.1:{port_of(service)}  {state}")
+
+
+if __name__ == "__main__":
+    main()

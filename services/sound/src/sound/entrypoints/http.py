@@ -1,0 +1,7 @@
+"""HTTP routes of the sound service: translate a request, call one handler, map the result."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,52 @@
+"""Events published by the audit service on `audit.events`."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.common import Identifier, Timestamp
+from shared.events.envelope import EventData
+from shared.topics import AUDIT_EVENTS
+
+
+class ShardHead(BaseModel):
+    """One shard's tree at checkpoint time."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    shard: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=0)
+    root: str = Field(description="base64 of the RFC 6962 tree root")
+
+
+class CheckpointSigned(EventData):
+    """The audit log signed a checkpoint over every shard's tree size and root."""
+
+    TYPE: ClassVar[str] = "audit.checkpoint_signed.v1"
+    TOPIC: ClassVar[str] = AUDIT_EVENTS
+    origin: Identifier
+    checkpoint_id: Identifier
+    signed_at: Timestamp
+    shards: tuple[ShardHead, ...]
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    signature: str = Field(description="base64 Ed25519 signature over the checkpoint note")
+
+    def subject(self) -> str:
+        return self.origin
+
+
+class ViolationDetected(EventData):
+    """A transfer was not covered by an active consent at its own time."""
+
+    TYPE: ClassVar[str] = "audit.violation_detected.v1"
+    TOPIC: ClassVar[str] = AUDIT_EVENTS
+    transfer_id: Identifier
+    user_key: Identifier
+    app_id: Identifier
+    consent_id: Identifier | None = None
+    reason: Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
+    transfer_time: Timestamp
+
+    def subject(self) -> str:
+        return self.user_key

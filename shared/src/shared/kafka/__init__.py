@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every service: broker factory, topics, durable publish, consumers."""

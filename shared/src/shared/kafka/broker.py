@@ -1,0 +1,62 @@
+"""The broker factory and explicit topic creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+
+from shared.settings import ServiceSettings
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+TOPIC_ALREADY_EXISTS = 36
+
+
+def make_broker(settings: ServiceSettings) -> KafkaBroker:
+    """One broker per app: producer with acks=all and idempotence, no topic auto-creation."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        request_timeout_ms=int(settings.publish_deadline_s * 1000) + 5000,
+        allow_auto_create_topics=False,
+        logger=logging.getLogger(f"{settings.service_name}.broker"),
+        log_level=logging.DEBUG,
+        graceful_timeout=10.0,
+    )
+
+
+async def ensure_topics(*, bootstrap_servers: str, topics: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that are missing, with their partitions and retention; returns them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        specs = list(topics)
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=spec.name,
+                    num_partitions=spec.partitions,
+                    replication_factor=1,
+                    topic_configs=spec.configs(),
+                )
+                for spec in missing
+            ]
+        )
+        for name, code, *_ in response.topic_errors:
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                raise RuntimeError(f"could not create topic {name}: error code {code}")
+        log.info("topics created", extra={"topics": [s.name for s in missing]})
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()

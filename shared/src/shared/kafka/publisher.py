@@ -1,0 +1,85 @@
+"""Durable publish with a deadline: acknowledged by the broker (acks=all), or an error in time.
+
+FastStream's own publish can block for a whole broker outage without raising (SERVERS.md), so
+"record first, else 503" paths need this bound around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka.structs import RecordMetadata
+from faststream.kafka import KafkaBroker
+
+from shared.events.envelope import CONTENT_TYPE, CloudEvent
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge the record within the deadline; treat it as not sent."""
+
+
+class DurablePublisher:
+    """Publishes CloudEvents to their contract's topic, keyed by subject, awaiting the ack."""
+
+    def __init__(self, *, broker: KafkaBroker, deadline_s: float) -> None:
+        self._broker = broker
+        self._deadline_s = deadline_s
+
+    async def publish(
+        self, event: CloudEvent[Any], *, traceparent: str | None = None
+    ) -> RecordMetadata:
+        """Publish one event; returns once the broker acknowledged it."""
+        return (await self.publish_many([event], traceparent=traceparent))[0]
+
+    async def publish_many(
+        self, events: Sequence[CloudEvent[Any]], *, traceparent: str | None = None
+    ) -> list[RecordMetadata]:
+        """Publish several events at once (pipelined); all acknowledged, or PublishFailed."""
+        headers = _headers(traceparent)
+        sends = [
+            self._send(
+                topic=event.data.TOPIC, value=event.to_bytes(), key=event.key(), headers=headers
+            )
+            for event in events
+        ]
+        return await self._within_deadline(sends)
+
+    async def publish_raw(
+        self, *, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]
+    ) -> RecordMetadata:
+        """Publish bytes as they are (the dead-letter path keeps the original record intact)."""
+        return (
+            await self._within_deadline(
+                [self._send(topic=topic, value=value, key=key, headers=dict(headers))]
+            )
+        )[0]
+
+    async def _send(
+        self, *, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> RecordMetadata:
+        return await self._broker.publish(value, topic, key=key, headers=headers)
+
+    async def _within_deadline(self, sends: list[Any]) -> list[RecordMetadata]:
+        tasks = [asyncio.ensure_future(send) for send in sends]
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                return list(await asyncio.gather(*tasks))
+        except TimeoutError as exc:
+            raise PublishFailed(
+                f"broker did not acknowledge within {self._deadline_s:.1f}s"
+            ) from exc
+        except Exception as exc:
+            raise PublishFailed(f"publish failed: {exc!r}") from exc
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+
+
+def _headers(traceparent: str | None) -> dict[str, str]:
+    headers = {"content-type": CONTENT_TYPE}
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return headers

@@ -1,0 +1,112 @@
+"""The adapters every service holds the same way: broker, durable publisher, Mongo database.
+
+Built by each service's bootstrap (its composition root) and started in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import mongo
+from shared.events.envelope import CloudEvent, EventData
+from shared.kafka.broker import ensure_topics, make_broker
+from shared.kafka.consumer import RetryPolicy
+from shared.kafka.publisher import DurablePublisher
+from shared.settings import ServiceSettings
+from shared.topics import DOMAIN_TOPICS, TopicSpec, dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """One service's connections; nothing connects until `start()`."""
+
+    settings: ServiceSettings
+    broker: KafkaBroker
+    publisher: DurablePublisher
+    client: AsyncMongoClient[mongo.Document]
+    db: AsyncDatabase[mongo.Document]
+    consumer_groups: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: ServiceSettings) -> Runtime:
+        """Create (not connect) the broker, publisher and database client."""
+        broker = make_broker(settings)
+        client = mongo.make_client(
+            settings.mongodb_url.get_secret_value(), app_name=settings.service_name
+        )
+        return cls(
+            settings=settings,
+            broker=broker,
+            publisher=DurablePublisher(broker=broker, deadline_s=settings.publish_deadline_s),
+            client=client,
+            db=client[settings.database_name],
+        )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The configured retry policy for this service's consumers."""
+        return RetryPolicy(
+            attempts=self.settings.consumer_attempts, backoff_s=self.settings.consumer_backoff_s
+        )
+
+    def topics(self) -> list[TopicSpec]:
+        """Every topic this service needs to exist: the domain topics and its dead letters."""
+        return [*DOMAIN_TOPICS, *(dead_letter_topic(g) for g in self.consumer_groups)]
+
+    async def start(self) -> None:
+        """Create missing topics, then start the broker (its subscribers begin consuming)."""
+        await ensure_topics(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, topics=self.topics()
+        )
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop consuming, flush the producer, close the database client."""
+        await self.broker.stop()
+        await self.client.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether Kafka and the database answer right now."""
+        kafka, database = await asyncio.gather(
+            self.broker.ping(timeout=2.0), mongo.ping(self.client)
+        )
+        return {"kafka": bool(kafka), "database": database}
+
+
+def declare_publications(broker: KafkaBroker, types: Iterable[type[EventData]]) -> None:
+    """Register each published topic with its payload types, for the AsyncAPI document."""
+    by_topic: dict[str, list[type[EventData]]] = {}
+    for event_type in types:
+        by_topic.setdefault(event_type.TOPIC, []).append(event_type)
+    for topic, members in by_topic.items():
+        schema: Any = Union[tuple(CloudEvent[m] for m in members)]  # type: ignore[valid-type]  # noqa: UP007
+        broker.publisher(
+            topic,
+            schema=schema,
+            title=f"{topic}:publish",
+            description="CloudEvents (structured JSON), key = subject: "
+            + ", ".join(m.TYPE for m in members),
+        )
+
+
+def asyncapi_document(broker: KafkaBroker, *, title: str, version: str) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document FastStream generates from the subscribers and publishers."""
+    spec = AsyncAPI(broker, title=title, version=version, schema_version="3.0.0")
+    document: dict[str, Any] = spec.to_specification().to_jsonable()
+    return document
+
+
+def published_types(*modules: Sequence[type[EventData]]) -> list[type[EventData]]:
+    """Flatten several lists of published types."""
+    return [t for group in modules for t in group]

@@ -1,0 +1,71 @@
+"""Every service starts against the real servers: health, OpenAPI, AsyncAPI, clean stop."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from conftest import Servers
+
+pytestmark = pytest.mark.integration
+SERVICES = ["auth", "consent", "sound", "audit"]
+
+
+def build(service: str, servers: Servers, **overrides: Any) -> FastAPI:
+    config = importlib.import_module(f"{service}.config")
+    main = importlib.import_module(f"{service}.main")
+    settings_cls = getattr(config, f"{service.capitalize()}Settings")
+    settings = settings_cls(
+        environment="development",
+        kafka_bootstrap_servers=servers.kafka,
+        mongodb_url=servers.mongodb_url,
+        mongodb_database=f"t_start_{service}",
+        **overrides,
+    )
+    create_app: Callable[..., FastAPI] = main.create_app
+    return create_app(settings)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_service_is_ready_and_documents_its_http_and_events(
+    service: str, servers: Servers
+) -> None:
+    app = build(service, servers)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        assert (await client.get("/health/live")).json() == {"status": "ok", "checks": {}}
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"status": "ok", "checks": {"kafka": True, "database": True}}
+        openapi = (await client.get("/openapi.json")).json()
+        assert "/health/ready" in openapi["paths"]
+        asyncapi = (await client.get("/asyncapi.json")).json()
+        assert asyncapi["asyncapi"] == "3.0.0"
+        assert any(name.endswith(":publish") for name in asyncapi["channels"])
+
+
+async def test_ready_is_503_with_the_reason_when_the_database_does_not_answer(
+    servers: Servers,
+) -> None:
+    app = build("consent", servers)
+    app.state.container.runtime.client = _unreachable_client()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "checks": {"kafka": True, "database": False}}
+
+
+def _unreachable_client() -> Any:
+    from shared.mongo import make_client
+
+    return make_client("mongodb://127.0.0.1:9/", app_name="t", timeout_ms=300)
