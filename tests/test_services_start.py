@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import Servers
+from kits_testing import Servers
 
 pytestmark = pytest.mark.integration
 SERVICES = ["auth", "consent", "sound", "audit"]

@@ -15,7 +15,7 @@ from cloudevents.core.formats.json import JSONFormat
 from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
-from conftest import Servers
+from kits_testing import Servers
 from shared.events import CONTENT_TYPE, make_event
 from shared.events.consent import ConsentGranted
 from shared.events.schemas import committed_schemas

@@ -14,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from conftest import Servers
+from kits_testing import Servers
 from shared.mongo import claim, insert_once
 
 pytestmark = pytest.mark.integration

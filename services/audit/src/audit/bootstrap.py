@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_ledger import (
+    MongoCheckpointStore,
+    MongoLedgerStore,
+    create_ledger_indexes,
+)
+from audit.adapters.user_tokens import UserTokenVerifier
 from audit.config import AuditSettings
-from audit.entrypoints import consumers
+from audit.domain.signing import signing_key_from_setting
+from audit.service.checkpoints import Checkpointer
+from audit.service.ingest import LedgerIngest
+from audit.service.judge import Judge
+from audit.service.proofs import ProofService
+from audit.verify.checkpoint import public_keys_by_id
 from shared.events import audit
 from shared.runtime import Runtime, declare_publications
 
-PUBLISHES = (
-    audit.CheckpointSigned,
-    audit.ViolationDetected,
-)
+PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected)
 
 
 @dataclass
@@ -21,6 +34,51 @@ class Container:
 
     settings: AuditSettings
     runtime: Runtime
+    signing_key: Ed25519PrivateKey
+    ledger: MongoLedgerStore
+    checkpoints: MongoCheckpointStore
+    facts: MongoFactStore
+    ingest: LedgerIngest
+    checkpointer: Checkpointer
+    judge: Judge
+    proofs: ProofService
+    tokens: UserTokenVerifier | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        """The key that verifies this instance's checkpoints."""
+        return self.signing_key.public_key()
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Verification keys by key id."""
+        return public_keys_by_id([self.public_key])
+
+    async def prepare(self) -> None:
+        """Create the indexes the race-free writes rely on."""
+        await create_ledger_indexes(self.runtime.db)
+        await create_fact_indexes(self.runtime.db)
+
+    async def start(self) -> None:
+        """Indexes, topics, consumers, then the checkpoint and judge loops (owned tasks)."""
+        await self.prepare()
+        await self.runtime.start()
+        self.tasks = [
+            asyncio.create_task(self.checkpointer.run(), name="checkpointer"),
+            asyncio.create_task(
+                self.judge.run(interval_s=self.settings.judge_interval_s), name="judge"
+            ),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the loops, then the consumers and clients."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks = []
+        await self.runtime.stop()
 
 
 def bootstrap(settings: AuditSettings | None = None) -> Container:
@@ -28,6 +86,40 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     settings = settings or AuditSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
-    container = Container(settings=settings, runtime=runtime)
-    consumers.register(container)
+    key = signing_key_from_setting(settings.signing_key.get_secret_value())
+    ledger, checkpoints = MongoLedgerStore(runtime.db), MongoCheckpointStore(runtime.db)
+    facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
+    checkpointer = Checkpointer(
+        ledger=ledger,
+        store=checkpoints,
+        publisher=runtime.publisher,
+        key=key,
+        origin=settings.log_origin,
+        every=settings.checkpoint_every,
+        interval_s=settings.checkpoint_interval_s,
+    )
+    container = Container(
+        settings=settings,
+        runtime=runtime,
+        signing_key=key,
+        ledger=ledger,
+        checkpoints=checkpoints,
+        facts=facts,
+        ingest=LedgerIngest(ledger=ledger, facts=facts, on_appended=checkpointer.note),
+        checkpointer=checkpointer,
+        judge=Judge(facts=facts, publisher=runtime.publisher),
+        proofs=ProofService(ledger=ledger, checkpoints=checkpoints),
+        tokens=_tokens(settings),
+    )
     return container
+
+
+def _tokens(settings: AuditSettings) -> UserTokenVerifier | None:
+    if not (settings.user_token_jwks or settings.user_token_jwks_url):
+        return None  # reports answer 503 until auth's keys are configured
+    return UserTokenVerifier(
+        issuer=settings.user_token_issuer,
+        audience=settings.user_token_audience,
+        jwks=settings.user_token_jwks,
+        jwks_url=settings.user_token_jwks_url,
+    )

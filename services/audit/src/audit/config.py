@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -14,3 +15,22 @@ class AuditSettings(ServiceSettings):
 
     service_name: str = "audit"
     http_port: int = 8004
+
+    log_origin: str = Field(default="kits.audit/ledger", min_length=1, max_length=200)
+    # Ed25519 seed, base64 (32 bytes). The development default is refused in production.
+    signing_key: SecretStr = SecretStr("dev-only-audit-signing-key")
+    checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_interval_s: float = Field(default=5.0, gt=0)
+    ingest_batch: int = Field(default=1000, ge=1, le=10000)
+    ledger_group: str = Field(default="audit.ledger", min_length=1, max_length=200)
+
+    # A transfer is judged once this long has passed since its time, so consent events from
+    # other partitions have arrived (the verdict itself uses event times only).
+    judge_grace_s: float = Field(default=2.0, ge=0)
+    judge_interval_s: float = Field(default=0.5, gt=0)
+
+    # Signed user session tokens (auth's JWKS): inline JSON or a URL to fetch it from.
+    user_token_issuer: str = "http://127.0.0.1:8001"
+    user_token_audience: str = "kits-platform"
+    user_token_jwks: str = ""
+    user_token_jwks_url: str = ""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from audit.bootstrap import Container, bootstrap
 from audit.config import AuditSettings
-from audit.entrypoints import http
+from audit.entrypoints import consumers, http
 from shared.http import asyncapi_router, health_router
 from shared.logging import configure_logging
 from shared.runtime import asyncapi_document
@@ -22,14 +22,15 @@ TITLE = "Audit: the tamper-evident ledger of every event and transfer"
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker and the database client."""
     container = bootstrap(settings)
+    consumers.register(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.runtime.start()
+        await container.start()
         try:
             yield
         finally:
-            await container.runtime.stop()
+            await container.stop()
 
     app = FastAPI(title="audit", summary=TITLE, version=version("kits-audit"), lifespan=lifespan)
     app.state.container = container

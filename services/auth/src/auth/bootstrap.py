@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth.config import AuthSettings
-from auth.entrypoints import consumers
 from shared.events import auth, transfer
 from shared.runtime import Runtime, declare_publications
 
@@ -28,6 +27,14 @@ class Container:
     settings: AuthSettings
     runtime: Runtime
 
+    async def start(self) -> None:
+        """Connect and start consuming."""
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        """Stop consuming and close the clients."""
+        await self.runtime.stop()
+
 
 def bootstrap(settings: AuthSettings | None = None) -> Container:
     """Build (without connecting) everything the auth service needs."""
@@ -35,5 +42,4 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
     container = Container(settings=settings, runtime=runtime)
-    consumers.register(container)
     return container

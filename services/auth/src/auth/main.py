@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from auth.bootstrap import Container, bootstrap
 from auth.config import AuthSettings
-from auth.entrypoints import http
+from auth.entrypoints import consumers, http
 from shared.http import asyncapi_router, health_router
 from shared.logging import configure_logging
 from shared.runtime import asyncapi_document
@@ -22,14 +22,15 @@ TITLE = "Login Kit: phone OTP login, pairwise ids, OAuth 2.0 server and data API
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker and the database client."""
     container = bootstrap(settings)
+    consumers.register(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.runtime.start()
+        await container.start()
         try:
             yield
         finally:
-            await container.runtime.stop()
+            await container.stop()
 
     app = FastAPI(title="auth", summary=TITLE, version=version("kits-auth"), lifespan=lifespan)
     app.state.container = container

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consent.config import ConsentSettings
-from consent.entrypoints import consumers
 from shared.events import consent
 from shared.runtime import Runtime, declare_publications
 
@@ -26,6 +25,14 @@ class Container:
     settings: ConsentSettings
     runtime: Runtime
 
+    async def start(self) -> None:
+        """Connect and start consuming."""
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        """Stop consuming and close the clients."""
+        await self.runtime.stop()
+
 
 def bootstrap(settings: ConsentSettings | None = None) -> Container:
     """Build (without connecting) everything the consent service needs."""
@@ -33,5 +40,4 @@ def bootstrap(settings: ConsentSettings | None = None) -> Container:
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
     container = Container(settings=settings, runtime=runtime)
-    consumers.register(container)
     return container

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from consent.bootstrap import Container, bootstrap
 from consent.config import ConsentSettings
-from consent.entrypoints import http
+from consent.entrypoints import consumers, http
 from shared.http import asyncapi_router, health_router
 from shared.logging import configure_logging
 from shared.runtime import asyncapi_document
@@ -22,14 +22,15 @@ TITLE = "Consent: grants, revocation, re-consent on terms change, deletion reque
 def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker and the database client."""
     container = bootstrap(settings)
+    consumers.register(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.runtime.start()
+        await container.start()
         try:
             yield
         finally:
-            await container.runtime.stop()
+            await container.stop()
 
     app = FastAPI(
         title="consent", summary=TITLE, version=version("kits-consent"), lifespan=lifespan

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from shared.events import sound, transfer
 from shared.runtime import Runtime, declare_publications
 from sound.config import SoundSettings
-from sound.entrypoints import consumers
 
 PUBLISHES = (
     sound.SoundUploadStarted,
@@ -24,6 +23,14 @@ class Container:
     settings: SoundSettings
     runtime: Runtime
 
+    async def start(self) -> None:
+        """Connect and start consuming."""
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        """Stop consuming and close the clients."""
+        await self.runtime.stop()
+
 
 def bootstrap(settings: SoundSettings | None = None) -> Container:
     """Build (without connecting) everything the sound service needs."""
@@ -31,5 +38,4 @@ def bootstrap(settings: SoundSettings | None = None) -> Container:
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
     container = Container(settings=settings, runtime=runtime)
-    consumers.register(container)
     return container

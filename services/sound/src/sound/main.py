@@ -14,7 +14,7 @@ from shared.logging import configure_logging
 from shared.runtime import asyncapi_document
 from sound.bootstrap import Container, bootstrap
 from sound.config import SoundSettings
-from sound.entrypoints import http
+from sound.entrypoints import consumers, http
 
 TITLE = "Sound Kit: upload sessions, audio validation, sound storage"
 
@@ -22,14 +22,15 @@ TITLE = "Sound Kit: upload sessions, audio validation, sound storage"
 def create_app(settings: SoundSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker and the database client."""
     container = bootstrap(settings)
+    consumers.register(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.runtime.start()
+        await container.start()
         try:
             yield
         finally:
-            await container.runtime.stop()
+            await container.stop()
 
     app = FastAPI(title="sound", summary=TITLE, version=version("kits-sound"), lifespan=lifespan)
     app.state.container = container

@@ -2,6 +2,123 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+
+from audit.adapters.user_tokens import InvalidUserToken
+from audit.bootstrap import Container
+from audit.service.proofs import NotCovered, NotFound, checkpoint_json
+from audit.service.reports import access_report
+from audit.verify.encoding import b64encode
 
 router = APIRouter()
+Checkpoint = Annotated[str | None, Query(max_length=100, pattern=r"^[0-9a-f]{1,64}$")]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such entry, checkpoint or shard"},
+    409: {"description": "not covered by that checkpoint yet; ask for a later one"},
+}
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+Deps = Annotated[Container, Depends(_container)]
+
+
+def _problem(exc: Exception) -> HTTPException:
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
+    return HTTPException(status_code=code, detail=str(exc))
+
+
+@router.get("/ledger/keys", tags=["ledger"])
+async def keys(c: Deps) -> dict[str, Any]:
+    """The Ed25519 public keys that sign checkpoints (raw 32 bytes, base64)."""
+    return {
+        "keys": [
+            {"key_id": key_id, "algorithm": "Ed25519", "public_key": b64encode(_raw(key))}
+            for key_id, key in c.public_keys().items()
+        ]
+    }
+
+
+@router.get("/ledger/checkpoints/latest", tags=["ledger"], responses=_ERRORS)
+async def latest_checkpoint(c: Deps) -> dict[str, Any]:
+    """The newest signed checkpoint over every shard."""
+    try:
+        return checkpoint_json(await c.proofs.checkpoint(None))
+    except NotFound as exc:
+        raise _problem(exc) from exc
+
+
+@router.get("/ledger/checkpoints/{checkpoint_id}", tags=["ledger"], responses=_ERRORS)
+async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
+    """One signed checkpoint by id."""
+    try:
+        return checkpoint_json(await c.proofs.checkpoint(checkpoint_id))
+    except NotFound as exc:
+        raise _problem(exc) from exc
+
+
+@router.get("/ledger/entries/{event_id}", tags=["ledger"], responses=_ERRORS)
+async def inclusion(c: Deps, event_id: str, checkpoint_id: Checkpoint = None) -> dict[str, Any]:
+    """An entry with its inclusion proof against a checkpoint (default: the latest)."""
+    try:
+        return await c.proofs.inclusion(event_id, checkpoint_id=checkpoint_id)
+    except (NotFound, NotCovered) as exc:
+        raise _problem(exc) from exc
+
+
+@router.get("/ledger/consistency", tags=["ledger"], responses=_ERRORS)
+async def consistency(
+    c: Deps,
+    old: Annotated[str, Query(max_length=64, pattern=r"^[0-9a-f]{1,64}$")],
+    new: Annotated[str, Query(max_length=64, pattern=r"^[0-9a-f]{1,64}$")],
+    shard: Annotated[str, Query(max_length=200, pattern=r"^[!-~]+$")],
+) -> dict[str, Any]:
+    """A consistency proof for one shard between two checkpoints."""
+    try:
+        return await c.proofs.consistency(old_id=old, new_id=new, shard=shard)
+    except (NotFound, NotCovered) as exc:
+        raise _problem(exc) from exc
+
+
+@router.get(
+    "/reports/me",
+    tags=["reports"],
+    responses={
+        401: {"description": "missing or invalid user token"},
+        503: {"description": "auth's keys are not configured"},
+    },
+)
+async def my_access_report(
+    c: Deps, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    """Every transfer of the caller's data, with the verdict; only the user may read it."""
+    if c.tokens is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "user-token keys not configured")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a Bearer user token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        user_key = await c.tokens.user_key(token)
+    except InvalidUserToken as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+    return await access_report(c.facts, user_key=user_key)
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    raw: bytes = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw

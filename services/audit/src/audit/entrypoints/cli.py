@@ -1,0 +1,111 @@
+"""`audit-admin`: operate on the ledger from a shell (full audit, replay, a checkpoint now)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
+from audit.bootstrap import Container, bootstrap
+from audit.config import AuditSettings
+from audit.service.ingest import LedgerIngest
+from audit.service.integrity import full_audit
+from audit.service.judge import Judge
+from audit.service.replay import DiscardingPublisher, compare, published_checkpoints, rebuild
+
+
+def _out(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+async def verify_ledger(container: Container) -> int:
+    """Recompute every tree from the stored entries; exit 1 naming the first bad entry."""
+    await container.prepare()
+    result = await full_audit(
+        ledger=container.ledger,
+        checkpoints=container.checkpoints,
+        public_keys=container.public_keys(),
+    )
+    _out(
+        {
+            "ok": result.ok,
+            "shards": result.shards,
+            "entries": result.entries,
+            "checkpoints": result.checkpoints,
+            "findings": [
+                {"shard": f.shard, "index": f.index, "event_id": f.event_id, "problem": f.problem}
+                for f in result.findings
+            ],
+        }
+    )
+    return 0 if result.ok else 1
+
+
+async def replay(container: Container, *, into: str) -> int:
+    """Rebuild the ledger and report data from Kafka into database `into`, then compare."""
+    settings, client = container.settings, container.runtime.client
+    if into == settings.database_name:
+        sys.stderr.write("replay needs a fresh database, not the live one\n")
+        return 2
+    await client.drop_database(into)
+    target = client[into]
+    ledger = MongoLedgerStore(target)
+    facts = MongoFactStore(target, grace_s=0.0)
+    await create_ledger_indexes(target)
+    await create_fact_indexes(target)
+    report = await rebuild(
+        bootstrap=settings.kafka_bootstrap_servers,
+        ingest=LedgerIngest(ledger=ledger, facts=facts),
+        judge=Judge(facts=facts, publisher=DiscardingPublisher()),
+    )
+    checkpoints = await published_checkpoints(settings.kafka_bootstrap_servers)
+    await compare(
+        ledger=ledger,
+        checkpoints=checkpoints,
+        public_keys=container.public_keys(),
+        report=report,
+        stored=container.ledger,
+    )
+    _out(
+        {
+            "ok": report.ok,
+            "events": report.events,
+            "skipped_invalid": report.skipped,
+            "seconds": round(report.seconds, 3),
+            "checkpoints": report.checkpoints,
+            "shard_heads_compared": report.heads,
+            "mismatches": report.mismatches,
+        }
+    )
+    return 0 if report.ok else 1
+
+
+async def _run(args: argparse.Namespace) -> int:
+    container = bootstrap(AuditSettings())
+    try:
+        if args.command == "verify-ledger":
+            return await verify_ledger(container)
+        if args.command == "replay":
+            return await replay(container, into=args.into)
+        await container.prepare()
+        await container.runtime.broker.connect()
+        stored = await container.checkpointer.checkpoint()
+        _out({"checkpoint_id": stored.checkpoint_id if stored else None})
+        return 0
+    finally:
+        await container.runtime.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `audit-admin`."""
+    parser = argparse.ArgumentParser(prog="audit-admin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("verify-ledger", help="full audit of the stored ledger")
+    rep = commands.add_parser("replay", help="rebuild from Kafka into a fresh database")
+    rep.add_argument("--into", required=True, help="name of the fresh database to rebuild into")
+    commands.add_parser("checkpoint", help="sign and publish a checkpoint now")
+    return asyncio.run(_run(parser.parse_args(argv)))

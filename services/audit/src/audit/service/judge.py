@@ -1,0 +1,84 @@
+"""The violation detector: judge each transfer against the consent timeline at its own time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from audit.domain.verdict import TransferFact, Verdict, judge
+from audit.service.checkpoints import EventPublisher
+from audit.service.ports import FactStore, TransferRow
+from shared.events import CloudEvent, make_event
+from shared.events.audit import ViolationDetected
+
+log = logging.getLogger(__name__)
+_VIOLATIONS = uuid.UUID("6f1d0a52-8c1e-4f7e-9d2b-3a9c5e7b1f40")
+
+
+def violation_event_id(transfer_event_id: str) -> str:
+    """The same transfer always yields the same violation id, so a re-run is a duplicate."""
+    return str(uuid.uuid5(_VIOLATIONS, transfer_event_id))
+
+
+class Judge:
+    """Judges due transfers, publishes violations (before the verdict is kept), repeatably."""
+
+    def __init__(
+        self,
+        *,
+        facts: FactStore,
+        publisher: EventPublisher,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._facts, self._publisher, self._clock = facts, publisher, clock
+
+    async def verdict_of(self, transfer: TransferRow) -> Verdict:
+        """The verdict for one transfer from the stored timeline."""
+        data = transfer.data
+        fact = TransferFact(
+            consent_id=data["consent_id"],
+            scopes_used=frozenset(data["scopes_used"]),
+            terms_version=data["terms_version"],
+            at=transfer.at,
+        )
+        consents = await self._facts.consents(user_key=data["user_key"], app_id=data["app_id"])
+        terms = await self._facts.terms(app_id=data["app_id"])
+        return judge(fact, consents=consents, terms=terms)
+
+    async def run_once(self, *, limit: int = 500) -> int:
+        """Judge every due transfer; returns how many were judged."""
+        due = await self._facts.due(now=self._clock(), limit=limit)
+        for transfer in due:
+            verdict = await self.verdict_of(transfer)
+            if not verdict.covered:
+                await self._publisher.publish(self._violation(transfer, verdict))
+            await self._facts.record_verdict(transfer, verdict)
+        return len(due)
+
+    async def run(self, *, interval_s: float) -> None:
+        """Until cancelled."""
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the transfers stay pending; the next round retries
+                log.exception("judging failed")
+            await asyncio.sleep(interval_s)
+
+    def _violation(self, transfer: TransferRow, verdict: Verdict) -> CloudEvent[ViolationDetected]:
+        data = transfer.data
+        reason = verdict.reason or "no_consent"
+        return make_event(
+            ViolationDetected(
+                transfer_id=data["transfer_id"],
+                user_key=data["user_key"],
+                app_id=data["app_id"],
+                consent_id=data["consent_id"],
+                reason=reason,
+                transfer_time=transfer.at,
+            ),
+            source="/audit",
+            event_id=violation_event_id(transfer.event_id),
+        )

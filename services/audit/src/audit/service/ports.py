@@ -1,0 +1,124 @@
+"""What the audit handlers need from storage: ports the Mongo adapters (and fakes) implement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from audit.domain.ledger import Entry
+from audit.domain.verdict import ConsentFact, TermsFact, Verdict
+from audit.verify.checkpoint import Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint with its id and the time it was made."""
+
+    checkpoint_id: str
+    checkpoint: Checkpoint
+    signed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    """A transfer as the report and the judge read it."""
+
+    event_id: str
+    data: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """A consent event of one user and app."""
+
+    event_id: str
+    user_key: str
+    app_id: str
+    fact: ConsentFact
+
+
+@dataclass(frozen=True, slots=True)
+class TermsRow:
+    """An app's terms publication."""
+
+    event_id: str
+    app_id: str
+    fact: TermsFact
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What one ingested batch adds to the read models."""
+
+    consents: list[ConsentRow]
+    terms: list[TermsRow]
+    transfers: list[TransferRow]
+
+
+class LedgerStore(Protocol):
+    """Append-only entries, one tree per shard; there is no update or delete."""
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids are already entries."""
+
+    async def append(self, entries: Sequence[Entry]) -> None:
+        """Insert in order; a clash on (shard, index) or id raises and stops at that entry."""
+
+    async def shards(self) -> list[str]:
+        """Every shard with at least one entry."""
+
+    async def size(self, shard: str) -> int:
+        """Number of entries in the shard."""
+
+    async def entries_at(self, shard: str, indexes: Iterable[int]) -> dict[int, Entry]:
+        """The shard's entries at these indexes (missing ones are absent)."""
+
+    async def entry(self, event_id: str) -> Entry | None:
+        """One entry by its event id."""
+
+    def scan(self, shard: str) -> AsyncIterator[Entry]:
+        """Every entry of the shard in stored index order."""
+
+
+class CheckpointStore(Protocol):
+    """Signed checkpoints, insert-only."""
+
+    async def save(self, stored: StoredCheckpoint) -> bool:
+        """Insert; False if that id was already there."""
+
+    async def latest(self) -> StoredCheckpoint | None:
+        """The newest checkpoint."""
+
+    async def get(self, checkpoint_id: str) -> StoredCheckpoint | None:
+        """One checkpoint by id."""
+
+    async def all(self) -> list[StoredCheckpoint]:
+        """Every checkpoint, oldest first."""
+
+
+class FactStore(Protocol):
+    """The read models the judge and the access report use, each keyed by event id."""
+
+    async def add(self, facts: Facts) -> None:
+        """Store facts (idempotent: keyed by event id); transfers also become pending."""
+
+    async def due(self, *, now: datetime, limit: int) -> list[TransferRow]:
+        """Transfers waiting for a verdict whose grace period is over."""
+
+    async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
+        """The consent timeline of one user and app."""
+
+    async def terms(self, *, app_id: str) -> list[TermsFact]:
+        """The terms an app has published."""
+
+    async def record_verdict(self, transfer: TransferRow, verdict: Verdict) -> None:
+        """Keep the verdict and clear the pending mark (idempotent)."""
+
+    async def transfers_of(self, user_key: str) -> list[TransferRow]:
+        """Every transfer of one user's data, oldest first."""
+
+    async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
+        """Verdicts of these transfers (absent while pending)."""

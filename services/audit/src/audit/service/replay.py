@@ -1,0 +1,200 @@
+"""Replay: rebuild the ledger and the report data from Kafka, from the beginning, elsewhere.
+
+The rebuilt roots are compared with every checkpoint the audit published (signatures checked):
+equal, or the report names the checkpoint, shard and size where they part.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit.service import trees
+from audit.service.ingest import LEDGER_TOPICS, LedgerIngest
+from audit.service.judge import Judge
+from audit.service.ports import LedgerStore
+from audit.verify.checkpoint import Checkpoint, ShardHead, format_time, verify_checkpoint
+from audit.verify.encoding import b64decode_strict
+from audit.verify.errors import CheckpointFormatError, VerifyError
+from shared.events import InvalidEvent, parse
+from shared.events.audit import CheckpointSigned
+from shared.kafka.consumer import Delivery, Origin
+from shared.topics import AUDIT_EVENTS
+
+
+@dataclass
+class ReplayReport:
+    """What the replay read, rebuilt and compared."""
+
+    events: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    checkpoints: int = 0
+    heads: int = 0
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every published checkpoint's roots were rebuilt exactly."""
+        return not self.mismatches
+
+
+class DiscardingPublisher:
+    """Replay judges transfers again but publishes nothing: the live audit already did."""
+
+    async def publish(self, event: Any, *, traceparent: str | None = None) -> None:
+        """Drop the event."""
+
+
+async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, list[Any]]:
+    """Every record of these topics up to their current ends, by partition, in offset order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(t, p) for t in topics for p in sorted(await _partitions(consumer, t))
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in parts}
+        todo = {tp for tp in parts if ends[tp] > 0}
+        while todo:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                out[tp].extend(r for r in records if r.offset < ends[tp])
+                if await consumer.position(tp) >= ends[tp]:
+                    todo.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    found = consumer.partitions_for_topic(topic)
+    if not found:
+        await consumer._client.force_metadata_update()
+        found = consumer.partitions_for_topic(topic)
+    return set(found or ())
+
+
+def deliveries(records: Sequence[Any]) -> tuple[list[Delivery], int]:
+    """Parse records as the live consumer does; invalid ones are skipped (live: dead letters)."""
+    out, skipped = [], 0
+    for r in records:
+        try:
+            event = parse(r.value or b"")
+        except InvalidEvent:
+            skipped += 1
+            continue
+        out.append(
+            Delivery(
+                event=event,
+                origin=Origin(r.topic, r.partition, r.offset, r.key, r.timestamp),
+                raw=r.value,
+            )
+        )
+    return out, skipped
+
+
+async def rebuild(
+    *, bootstrap: str, ingest: LedgerIngest, judge: Judge, batch: int = 2000
+) -> ReplayReport:
+    """Feed every ledger topic through the ingest code, then judge every transfer."""
+    report, started = ReplayReport(), time.perf_counter()
+    for records in (await read_topics(bootstrap, LEDGER_TOPICS)).values():
+        parsed, skipped = deliveries(records)
+        report.events += len(records)
+        report.skipped += skipped
+        for start in range(0, len(parsed), batch):
+            await ingest(parsed[start : start + batch])
+    while await judge.run_once(limit=5000):
+        pass
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def published_checkpoints(bootstrap: str) -> list[tuple[str, Checkpoint]]:
+    """Every checkpoint the audit published on audit.events, rebuilt from its event."""
+    out = []
+    for records in (await read_topics(bootstrap, [AUDIT_EVENTS])).values():
+        for record in records:
+            try:
+                event = parse(record.value or b"")
+            except InvalidEvent:
+                continue
+            if isinstance(event.data, CheckpointSigned):
+                out.append((event.data.checkpoint_id, _checkpoint(event.data)))
+    return out
+
+
+def _checkpoint(data: CheckpointSigned) -> Checkpoint:
+    err = CheckpointFormatError
+    heads = tuple(
+        ShardHead(
+            shard=h.shard,
+            size=h.size,
+            root=b64decode_strict(h.root, what="root", size=32, error=err),
+        )
+        for h in data.shards
+    )
+    return Checkpoint(
+        origin=data.origin,
+        shards=heads,
+        time=format_time(data.signed_at),
+        key_id=data.key_id,
+        signature=b64decode_strict(data.signature, what="signature", size=64, error=err),
+    )
+
+
+async def first_difference(stored: LedgerStore, rebuilt: LedgerStore, shard: str) -> str:
+    """Where the stored and the rebuilt shard part: the first index whose entry differs."""
+    old = [(e.event_id, e.leaf) async for e in stored.scan(shard)]
+    new = [(e.event_id, e.leaf) async for e in rebuilt.scan(shard)]
+    for index, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a != b:
+            return f"first difference at index {index}: stored {a[0]}, rebuilt {b[0]}"
+    if len(old) != len(new):
+        return f"stored has {len(old)} entries, rebuilt {len(new)}"
+    return "(stored and rebuilt entries agree: the checkpoint disagrees with both)"
+
+
+async def compare(
+    *,
+    ledger: LedgerStore,
+    checkpoints: Sequence[tuple[str, Checkpoint]],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    report: ReplayReport,
+    stored: LedgerStore | None = None,
+) -> None:
+    """Check each published checkpoint's signature and every shard root against the rebuild."""
+    for checkpoint_id, checkpoint in checkpoints:
+        report.checkpoints += 1
+        try:
+            verify_checkpoint(checkpoint=checkpoint, public_keys=public_keys)
+        except VerifyError as exc:
+            report.mismatches.append(f"checkpoint {checkpoint_id}: signature invalid: {exc}")
+            continue
+        for head in checkpoint.shards:
+            report.heads += 1
+            size = await ledger.size(head.shard)
+            if size < head.size:
+                report.mismatches.append(
+                    f"checkpoint {checkpoint_id}, shard {head.shard}: rebuilt {size} entries, "
+                    f"signed size {head.size}"
+                )
+            elif await trees.root_at(ledger, head.shard, head.size) != head.root:
+                where = await first_difference(stored, ledger, head.shard) if stored else ""
+                report.mismatches.append(
+                    f"checkpoint {checkpoint_id}, shard {head.shard}: root at size {head.size} "
+                    f"differs {where}".rstrip()
+                )

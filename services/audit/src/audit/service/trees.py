@@ -1,0 +1,49 @@
+"""Reading tree hashes from the store: only the O(log n) entries that hold the needed nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from audit.domain.ledger import holders, node_map
+from audit.domain.merkle import (
+    GetNode,
+    NodeId,
+    consistency_proof_from_store,
+    inclusion_proof_from_store,
+    node_getter,
+    nodes_for_consistency,
+    nodes_for_inclusion,
+    nodes_for_root,
+    root_from_store,
+)
+from audit.service.ports import LedgerStore
+from audit.verify.checkpoint import ShardHead
+
+
+async def _getter(ledger: LedgerStore, shard: str, wanted: Sequence[NodeId]) -> GetNode:
+    entries = await ledger.entries_at(shard, holders(wanted))
+    return node_getter(node_map(wanted, entries))
+
+
+async def shard_head(ledger: LedgerStore, shard: str) -> ShardHead:
+    """The shard's current size and root."""
+    size = await ledger.size(shard)
+    return ShardHead(shard=shard, size=size, root=await root_at(ledger, shard, size))
+
+
+async def root_at(ledger: LedgerStore, shard: str, size: int) -> bytes:
+    """The root of the shard's tree when it had `size` entries."""
+    get = await _getter(ledger, shard, nodes_for_root(tree_size=size))
+    return root_from_store(tree_size=size, get_node=get)
+
+
+async def inclusion(ledger: LedgerStore, shard: str, *, index: int, size: int) -> list[bytes]:
+    """The inclusion proof of entry `index` in the tree of `size` entries."""
+    get = await _getter(ledger, shard, nodes_for_inclusion(index=index, tree_size=size))
+    return inclusion_proof_from_store(index=index, tree_size=size, get_node=get)
+
+
+async def consistency(ledger: LedgerStore, shard: str, *, old: int, new: int) -> list[bytes]:
+    """The consistency proof between the trees of `old` and `new` entries."""
+    get = await _getter(ledger, shard, nodes_for_consistency(old_size=old, new_size=new))
+    return consistency_proof_from_store(old_size=old, new_size=new, get_node=get)

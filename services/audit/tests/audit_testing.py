@@ -1,0 +1,78 @@
+"""Audit test helpers: settings on the real servers, user tokens, the harness type."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import OKPKey
+
+from audit.bootstrap import Container
+from audit.config import AuditSettings
+from kits_testing import Servers
+from shared.events import CloudEvent, EventData
+
+ISSUER, AUDIENCE = "https://auth.test", "kits-platform"
+USER_TOKEN_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-user-token-key"})
+
+
+def user_token(user_key: str, *, key: OKPKey = USER_TOKEN_KEY, **claims: Any) -> str:
+    """A user session token as auth will sign it (signed here with the test key)."""
+    now = int(time.time())
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_key,
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
+    return jwt.encode({"alg": "Ed25519", "kid": key.kid}, payload, key, algorithms=["Ed25519"])
+
+
+def new_user() -> str:
+    return f"uk_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class AuditHarness:
+    """The audit app running against the real broker and database, and an HTTP client."""
+
+    container: Container
+    http: httpx.AsyncClient
+
+    async def entry_stored(self, event_id: str) -> bool:
+        return await self.container.ledger.entry(event_id) is not None
+
+
+def audit_settings(servers: Servers, **overrides: Any) -> AuditSettings:
+    values: dict[str, Any] = {
+        "environment": "development",
+        "kafka_bootstrap_servers": servers.kafka,
+        "mongodb_url": servers.mongodb_url,
+        "mongodb_database": f"t_audit_{uuid.uuid4().hex[:10]}",
+        "ledger_group": f"t-audit-{uuid.uuid4().hex[:10]}",
+        "checkpoint_every": 20,
+        "checkpoint_interval_s": 0.5,
+        "judge_grace_s": 0.5,
+        "judge_interval_s": 0.1,
+        "user_token_issuer": ISSUER,
+        "user_token_audience": AUDIENCE,
+        "user_token_jwks": json.dumps({"keys": [USER_TOKEN_KEY.as_dict(private=False)]}),
+        **overrides,
+    }
+    return AuditSettings(**values)
+
+
+def at(seconds_ago: float = 0.0) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds_ago)
+
+
+Publish = Callable[[str, EventData], Awaitable[CloudEvent[Any]]]

@@ -1,0 +1,68 @@
+"""Audit fixtures: a running audit service on the real servers, and separate producers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from audit.bootstrap import Container
+from audit.main import create_app
+from audit_testing import AuditHarness, Publish, audit_settings
+from kits_testing import Servers
+from shared.events import CloudEvent, EventData, make_event
+from shared.kafka.broker import make_broker
+from shared.kafka.publisher import DurablePublisher
+from shared.settings import ServiceSettings
+
+
+@pytest.fixture
+async def audit(
+    servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[AuditHarness]:
+    """A fresh audit instance: its own database and consumer group, the shared topics."""
+    settings = audit_settings(servers)
+    app = create_app(settings)
+    container: Container = app.state.container
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://audit"
+        ) as client,
+    ):
+        yield AuditHarness(container=container, http=client)
+    await mongo_client.drop_database(settings.database_name)
+
+
+@pytest.fixture
+async def producers(servers: Servers) -> AsyncIterator[dict[str, DurablePublisher]]:
+    """Separate producers, as the auth, consent and sound services would be."""
+    brokers: dict[str, KafkaBroker] = {}
+    for name in ("auth", "consent", "sound"):
+        brokers[name] = make_broker(
+            ServiceSettings(
+                environment="development",
+                service_name=f"t-{name}",
+                kafka_bootstrap_servers=servers.kafka,
+            )
+        )
+        await brokers[name].start()
+    yield {n: DurablePublisher(broker=b, deadline_s=10) for n, b in brokers.items()}
+    for broker in brokers.values():
+        await broker.stop()
+
+
+@pytest.fixture
+def publish(producers: dict[str, DurablePublisher]) -> Publish:
+    """`await publish("consent", ConsentGranted(...))` through that producer; returns the event."""
+
+    async def send(producer: str, data: EventData) -> CloudEvent[Any]:
+        event = make_event(data, source=f"/{producer}")
+        await producers[producer].publish(event)
+        return event
+
+    return send

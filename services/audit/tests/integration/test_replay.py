@@ -1,0 +1,171 @@
+"""Replay from Kafka into a fresh database reproduces the signed checkpoint roots exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
+from audit.service import trees
+from audit.service.ingest import LedgerIngest
+from audit.service.judge import Judge
+from audit.service.replay import (
+    DiscardingPublisher,
+    ReplayReport,
+    compare,
+    published_checkpoints,
+    rebuild,
+)
+from audit.verify.checkpoint import ShardHead, sign_checkpoint
+from audit_events import granted, logged_in, transfer
+from audit_testing import AuditHarness, Publish, at, new_user
+from kits_testing import Servers
+
+pytestmark = pytest.mark.integration
+Wait = Callable[..., Awaitable[None]]
+
+
+async def live_ledger_with_checkpoint(
+    audit: AuditHarness, publish: Publish, wait_until: Wait
+) -> str:
+    user, app = new_user(), f"app_{uuid.uuid4().hex[:8]}"
+    await publish("consent", granted(user, app))
+    for _ in range(5):
+        await publish("auth", logged_in(user))
+    last = await publish("auth", transfer(user, app, when=at()))
+
+    async def covered() -> bool:
+        return (await audit.http.get(f"/ledger/entries/{last.id}")).status_code == 200
+
+    await wait_until(covered, timeout_s=30)
+    return user
+
+
+async def test_replay_into_a_fresh_database_reproduces_every_published_root(
+    audit: AuditHarness,
+    publish: Publish,
+    wait_until: Wait,
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    user = await live_ledger_with_checkpoint(audit, publish, wait_until)
+    target = mongo_client[f"t_replay_{uuid.uuid4().hex[:8]}"]
+    try:
+        await create_ledger_indexes(target)
+        await create_fact_indexes(target)
+        ledger, facts = MongoLedgerStore(target), MongoFactStore(target, grace_s=0)
+        report = await rebuild(
+            bootstrap=servers.kafka,
+            ingest=LedgerIngest(ledger=ledger, facts=facts),
+            judge=Judge(facts=facts, publisher=DiscardingPublisher()),
+        )
+        checkpoints = await published_checkpoints(servers.kafka)
+        mine = audit.container.public_keys()
+        ours = [(cid, cp) for cid, cp in checkpoints if cp.key_id in mine]
+        await compare(
+            ledger=ledger,
+            checkpoints=ours,
+            public_keys=mine,
+            report=report,
+            stored=audit.container.ledger,
+        )
+        assert report.ok, report.mismatches
+        assert report.checkpoints >= 1
+        assert report.heads >= 1
+        latest = await audit.container.proofs.checkpoint(None)
+        for head in latest.checkpoint.shards:
+            assert await trees.root_at(ledger, head.shard, head.size) == head.root
+        assert await facts.transfers_of(user) != []
+        assert len(await facts.verdicts([t.event_id for t in await facts.transfers_of(user)])) == 1
+
+        forged = sign_checkpoint(
+            private_key=audit.container.signing_key,
+            origin="kits.audit/x",
+            shards=[ShardHead(shard=latest.checkpoint.shards[0].shard, size=1, root=b"\x00" * 32)],
+            time=at(),
+        )
+        parted = ReplayReport()
+        await compare(
+            ledger=ledger,
+            checkpoints=[("forged", forged)],
+            public_keys=mine,
+            report=parted,
+            stored=audit.container.ledger,
+        )
+        assert len(parted.mismatches) == 1
+        assert parted.mismatches[0].startswith(
+            f"checkpoint forged, shard {latest.checkpoint.shards[0].shard}: root at size 1 differs"
+        )
+        assert "the checkpoint disagrees with both" in parted.mismatches[0]
+    finally:
+        await mongo_client.drop_database(target.name)
+
+
+async def test_the_replay_command_says_the_roots_match(
+    audit: AuditHarness,
+    publish: Publish,
+    wait_until: Wait,
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    await live_ledger_with_checkpoint(audit, publish, wait_until)
+    into = f"t_replay_cli_{uuid.uuid4().hex[:8]}"
+    settings = audit.container.settings
+    env = {
+        **os.environ,
+        "AUDIT_ENVIRONMENT": "development",
+        "AUDIT_KAFKA_BOOTSTRAP_SERVERS": servers.kafka,
+        "AUDIT_MONGODB_URL": servers.mongodb_url,
+        "AUDIT_MONGODB_DATABASE": settings.database_name,
+    }
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-c",
+                "from audit.entrypoints.cli import main; raise SystemExit(main())",
+                "replay",
+                "--into",
+                into,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["ok"] is True
+        assert report["mismatches"] == []
+        assert report["shard_heads_compared"] >= 1
+
+        verify = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-c",
+                "from audit.entrypoints.cli import main; raise SystemExit(main())",
+                "verify-ledger",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert json.loads(verify.stdout)["ok"] is True
+    finally:
+        await mongo_client.drop_database(into)

@@ -1,0 +1,203 @@
+"""Tampering with the stored ledger is detected by the full audit, and located."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pymongo.asynchronous.database import AsyncDatabase
+
+from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_ledger import (
+    ENTRIES,
+    MongoCheckpointStore,
+    MongoLedgerStore,
+    create_ledger_indexes,
+)
+from audit.domain.ledger import Entry, Record, ShardLog
+from audit.domain.merkle import CompactRange
+from audit.service.checkpoints import Checkpointer
+from audit.service.ingest import LedgerIngest
+from audit.service.integrity import AuditResult, full_audit
+from audit.verify.checkpoint import public_keys_by_id
+from audit_events import logged_in
+from shared.events import make_event
+from shared.kafka.consumer import Delivery, Origin
+
+pytestmark = pytest.mark.integration
+SHARD_TOPIC, KEY = "auth.events", Ed25519PrivateKey.generate()
+SHARD = f"{SHARD_TOPIC}/0"
+
+
+class FakePublisher:
+    """Collects what the checkpointer would publish."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    async def publish(self, event: Any, *, traceparent: str | None = None) -> None:
+        self.events.append(event)
+
+
+def delivery(offset: int) -> Delivery:
+    event = make_event(logged_in(f"uk_tamper_{offset:04d}"), source="/auth")
+    return Delivery(
+        event=event, origin=Origin(SHARD_TOPIC, 0, offset, event.key(), 0), raw=event.to_bytes()
+    )
+
+
+@pytest.fixture
+async def ledger(db: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
+    """40 entries in one shard, checkpoints signed at sizes 10, 20, 30 and 40."""
+    await create_ledger_indexes(db)
+    await create_fact_indexes(db)
+    store, checkpoints = MongoLedgerStore(db), MongoCheckpointStore(db)
+    ingest = LedgerIngest(ledger=store, facts=MongoFactStore(db, grace_s=0))
+    checkpointer = Checkpointer(
+        ledger=store,
+        store=checkpoints,
+        publisher=FakePublisher(),
+        key=KEY,
+        origin="test/ledger",
+        every=10,
+        interval_s=60,
+    )
+    for start in range(0, 40, 10):
+        await ingest([delivery(100 + i) for i in range(start, start + 10)])
+        assert await checkpointer.checkpoint() is not None
+    return db
+
+
+async def audit_of(db: AsyncDatabase[dict[str, Any]]) -> AuditResult:
+    return await full_audit(
+        ledger=MongoLedgerStore(db),
+        checkpoints=MongoCheckpointStore(db),
+        public_keys=public_keys_by_id([KEY.public_key()]),
+    )
+
+
+async def entries(db: AsyncDatabase[dict[str, Any]]) -> list[Entry]:
+    return [e async for e in MongoLedgerStore(db).scan(SHARD)]
+
+
+async def rewrite(db: AsyncDatabase[dict[str, Any]], new: list[Entry]) -> None:
+    """What a forger with write access to the database does: replace the shard wholesale."""
+    await db[ENTRIES].delete_many({"shard": SHARD})
+    await MongoLedgerStore(db).append(new)
+
+
+def recomputed(records: list[Record]) -> list[Entry]:
+    log = ShardLog(shard=SHARD, tree=CompactRange())
+    return [log.append(r) for r in records]
+
+
+def as_record(entry: Entry, **changes: Any) -> Record:
+    fields = {f.name: getattr(entry, f.name) for f in dataclasses.fields(Record)}
+    return Record(**{**fields, **changes})
+
+
+def forged_record(offset: int) -> Record:
+    event = make_event(logged_in("uk_forged_0001"), source="/auth")
+    return Record(
+        event_id=event.id,
+        shard=SHARD,
+        offset=offset,
+        data=event.to_bytes(),
+        type=event.type,
+        subject=event.subject,
+        time=datetime.now(UTC),
+    )
+
+
+async def test_an_untouched_ledger_passes(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    result = await audit_of(ledger)
+    assert result.ok, result.findings
+    assert (result.entries, result.checkpoints) == (40, 4)
+
+
+async def test_one_changed_byte_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    doc = await ledger[ENTRIES].find_one({"shard": SHARD, "index": 7})
+    assert doc is not None
+    data = bytearray(doc["data"])
+    data[40] ^= 0x01
+    await ledger[ENTRIES].delete_one({"_id": doc["_id"]})
+    await ledger[ENTRIES].insert_one({**doc, "data": bytes(data)})
+    [finding] = (await audit_of(ledger)).findings
+    assert (finding.shard, finding.index, finding.event_id) == (SHARD, 7, doc["_id"])
+    assert "does not match its leaf hash" in finding.problem
+
+
+async def test_a_deleted_entry_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    await ledger[ENTRIES].delete_one({"shard": SHARD, "index": 12})
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index == 12
+    assert "missing (deleted)" in finding.problem
+
+
+async def test_two_swapped_entries_are_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    five, six = [await ledger[ENTRIES].find_one({"shard": SHARD, "index": i}) for i in (5, 6)]
+    assert five is not None
+    assert six is not None
+    await ledger[ENTRIES].delete_many({"_id": {"$in": [five["_id"], six["_id"]]}})
+    await ledger[ENTRIES].insert_many([{**six, "index": 5}, {**five, "index": 6}])
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index in (5, 6)
+    assert "nodes do not match" in finding.problem or "swapped" in finding.problem
+
+
+async def test_two_swapped_entries_with_recomputed_hashes_are_located(
+    ledger: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = await entries(ledger)
+    order = [*stored[:5], stored[6], stored[5], *stored[7:]]
+    await rewrite(ledger, recomputed([as_record(e) for e in order]))
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index == 6
+    assert "swapped" in finding.problem
+
+
+async def test_a_forged_entry_with_recomputed_hashes_is_located(
+    ledger: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = await entries(ledger)
+    forged = forged_record(offset=stored[14].offset)
+    records = [*(as_record(e) for e in stored[:15]), forged, *(as_record(e) for e in stored[15:])]
+    await rewrite(ledger, recomputed(records))
+    [finding] = (await audit_of(ledger)).findings
+    assert (finding.index, finding.event_id) == (15, forged.event_id)
+
+
+async def test_a_forged_entry_with_rewritten_offsets_is_located_by_the_signed_root(
+    ledger: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = await entries(ledger)
+    records = [as_record(e, offset=e.offset + (1 if e.index >= 15 else 0)) for e in stored]
+    records.insert(15, forged_record(offset=stored[14].offset + 1))
+    await rewrite(ledger, recomputed(records))
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index == 10
+    assert "[10, 20)" in finding.problem
+    assert "does not match signed checkpoint" in finding.problem
+
+
+async def test_a_cut_tail_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    await ledger[ENTRIES].delete_many({"shard": SHARD, "index": {"$gte": 35}})
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index == 35
+    assert "tail cut off" in finding.problem
+
+
+async def test_a_tampered_checkpoint_is_reported(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    doc = await ledger["ledger_checkpoints"].find_one({})
+    assert doc is not None
+    shards = [{**doc["shards"][0], "size": doc["shards"][0]["size"] - 1}]
+    await ledger["ledger_checkpoints"].delete_one({"_id": doc["_id"]})
+    await ledger["ledger_checkpoints"].insert_one(
+        {**doc, "shards": shards, "_id": uuid.uuid4().hex}
+    )
+    findings = (await audit_of(ledger)).findings
+    assert any("fails verification" in f.problem for f in findings)

@@ -1,0 +1,307 @@
+"""Tests of the Merkle log core: RFC 6962 vectors, compact range, store-backed proofs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from audit.domain.merkle import (
+    CompactRange,
+    Node,
+    NodeId,
+    consistency_proof,
+    consistency_proof_from_store,
+    empty_root,
+    inclusion_proof,
+    inclusion_proof_from_store,
+    leaf_hash,
+    node_getter,
+    node_hash,
+    nodes_for_consistency,
+    nodes_for_inclusion,
+    nodes_for_root,
+    root_from_leaf_hashes,
+    root_from_store,
+)
+from audit.verify.proofs import verify_consistency, verify_inclusion
+
+# Known-answer vectors from google/certificate-transparency cpp/merkletree/merkle_tree_test.cc
+# (kInputs, kSHA256Roots, kSHA256Paths, kSHA256Proofs), identical in transparency-dev/merkle
+# proof/verify_test.go (which adds the 6 -> 7 consistency proof).
+INPUTS = [
+    bytes.fromhex(h)
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
+ROOTS = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+# (0-based leaf index, tree size, path); the C++/Go vectors use 1-based leaf numbers.
+INCLUSION_PROOFS = [
+    (0, 1, []),
+    (
+        0,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
+    (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+    (
+        1,
+        5,
+        [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
+]
+CONSISTENCY_PROOFS = [
+    (1, 1, []),
+    (
+        1,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
+    (
+        2,
+        5,
+        [
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
+    (
+        6,
+        7,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
+]
+HASHES = [leaf_hash(data) for data in INPUTS]
+
+
+def _hashes(n: int) -> list[bytes]:
+    return [leaf_hash(b"leaf %d" % i) for i in range(n)]
+
+
+def _store(hashes: list[bytes]) -> dict[NodeId, bytes]:
+    tree = CompactRange()
+    return {(node.level, node.index): node.hash for node in tree.extend(hashes)}
+
+
+def test_hasher_vectors() -> None:
+    # transparency-dev/merkle rfc6962/rfc6962_test.go
+    assert empty_root().hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert root_from_leaf_hashes([]) == empty_root()
+    assert leaf_hash(b"").hex() == ROOTS[0]
+    assert (
+        leaf_hash(b"L123456").hex()
+        == "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
+    )
+    assert (
+        node_hash(left=b"N123", right=b"N456").hex()
+        == "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
+    )
+
+
+@pytest.mark.parametrize("size", range(1, 9))
+def test_roots_of_reference_tree(size: int) -> None:
+    expected = bytes.fromhex(ROOTS[size - 1])
+    assert root_from_leaf_hashes(HASHES[:size]) == expected
+    tree = CompactRange()
+    tree.extend(HASHES[:size])
+    assert tree.size == size
+    assert tree.root() == expected
+    assert root_from_store(tree_size=size, get_node=node_getter(_store(HASHES))) == expected
+
+
+@pytest.mark.parametrize(("index", "size", "path"), INCLUSION_PROOFS)
+def test_known_inclusion_proofs(index: int, size: int, path: list[str]) -> None:
+    expected = [bytes.fromhex(h) for h in path]
+    assert inclusion_proof(index=index, leaf_hashes=HASHES[:size]) == expected
+    get_node = node_getter(_store(HASHES))
+    assert inclusion_proof_from_store(index=index, tree_size=size, get_node=get_node) == expected
+
+
+@pytest.mark.parametrize(("old", "new", "path"), CONSISTENCY_PROOFS)
+def test_known_consistency_proofs(old: int, new: int, path: list[str]) -> None:
+    expected = [bytes.fromhex(h) for h in path]
+    assert consistency_proof(old_size=old, leaf_hashes=HASHES[:new]) == expected
+    get_node = node_getter(_store(HASHES))
+    got = consistency_proof_from_store(old_size=old, new_size=new, get_node=get_node)
+    assert got == expected
+
+
+# Node addresses from transparency-dev/merkle proof/proof_test.go (TestInclusion,
+# TestConsistency); compared as sets since that code lists rehashed groups smallest first.
+@pytest.mark.parametrize(
+    ("index", "size", "ids"),
+    [
+        (1, 3, {(0, 0), (0, 2)}),
+        (0, 7, {(0, 1), (1, 1), (0, 6), (1, 2)}),
+        (4, 7, {(0, 5), (0, 6), (2, 0)}),
+        (10, 15, {(0, 11), (1, 4), (0, 14), (1, 6), (3, 0)}),
+        (24, 31, {(0, 25), (1, 13), (0, 30), (1, 14), (3, 2), (4, 0)}),
+        (81, 95, {(0, 80), (1, 41), (2, 21), (0, 94), (1, 46), (2, 22), (4, 4), (6, 0)}),
+    ],
+)
+def test_inclusion_node_ids_match_tlog(index: int, size: int, ids: set[NodeId]) -> None:
+    got = nodes_for_inclusion(index=index, tree_size=size)
+    assert len(got) == len(ids)
+    assert set(got) == ids
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "ids"),
+    [
+        (1, 6, {(0, 1), (1, 1), (1, 2)}),
+        (3, 7, {(0, 2), (0, 3), (1, 0), (0, 6), (1, 2)}),
+        (5, 7, {(0, 4), (0, 5), (0, 6), (2, 0)}),
+        (7, 8, {(0, 6), (0, 7), (1, 2), (2, 0)}),
+        (10, 15, {(1, 4), (1, 5), (0, 14), (1, 6), (3, 0)}),
+        (24, 31, {(3, 2), (0, 30), (1, 14), (2, 6), (4, 0)}),
+        (81, 95, {(0, 80), (0, 81), (1, 41), (2, 21), (0, 94), (1, 46), (2, 22), (4, 4), (6, 0)}),
+    ],
+)
+def test_consistency_node_ids_match_tlog(old: int, new: int, ids: set[NodeId]) -> None:
+    got = nodes_for_consistency(old_size=old, new_size=new)
+    assert len(got) == len(ids)
+    assert set(got) == ids
+
+
+def test_compact_range_reports_every_perfect_node_once() -> None:
+    hashes = _hashes(70)
+    tree = CompactRange()
+    seen: dict[NodeId, bytes] = {}
+    for n, h in enumerate(hashes, start=1):
+        completed = tree.append(h)
+        assert completed[0] == Node(0, n - 1, h)
+        for node in completed:
+            assert (node.level, node.index) not in seen
+            seen[(node.level, node.index)] = node.hash
+        assert tree.root() == root_from_leaf_hashes(hashes[:n])
+        assert [(x.level, x.index) for x in tree.nodes] == nodes_for_root(tree_size=n)
+    expected = {
+        (level, index)
+        for level in range(7)
+        for index in range(70 >> level)  # complete nodes only
+    }
+    assert set(seen) == expected
+    for (level, index), h in seen.items():
+        width = 1 << level
+        assert h == root_from_leaf_hashes(hashes[index * width : (index + 1) * width])
+
+
+def test_compact_range_resumes_from_store() -> None:
+    hashes = _hashes(45)
+    store = _store(hashes[:29])
+    resumed = CompactRange.from_store(size=29, get_node=node_getter(store))
+    assert resumed.root() == root_from_leaf_hashes(hashes[:29])
+    for node in resumed.extend(hashes[29:]):
+        store[(node.level, node.index)] = node.hash
+    assert resumed.root() == root_from_leaf_hashes(hashes)
+    assert store == _store(hashes)
+    assert CompactRange.from_hashes(size=0, hashes=[]).root() == empty_root()
+    with pytest.raises(ValueError, match="needs"):
+        CompactRange.from_hashes(size=3, hashes=[hashes[0]])
+
+
+def _only(store: dict[NodeId, bytes], *, ids: list[NodeId]) -> dict[NodeId, bytes]:
+    assert len(set(ids)) == len(ids)
+    return {node_id: store[node_id] for node_id in ids}
+
+
+def test_store_inclusion_proofs_match_reference_for_all_sizes() -> None:
+    hashes = _hashes(70)
+    store = _store(hashes)
+    for size in range(1, 71):
+        root = root_from_leaf_hashes(hashes[:size])
+        root_store = _only(store, ids=nodes_for_root(tree_size=size))
+        assert root_from_store(tree_size=size, get_node=node_getter(root_store)) == root
+        for index in range(size):
+            ids = nodes_for_inclusion(index=index, tree_size=size)
+            assert len(ids) <= 2 * math.ceil(math.log2(size)) + 1
+            get_node = node_getter(_only(store, ids=ids))  # only the listed nodes are readable
+            proof = inclusion_proof_from_store(index=index, tree_size=size, get_node=get_node)
+            assert proof == inclusion_proof(index=index, leaf_hashes=hashes[:size])
+            verify_inclusion(
+                leaf_hash=hashes[index], index=index, tree_size=size, proof=proof, root=root
+            )
+
+
+def test_store_consistency_proofs_match_reference_for_all_pairs() -> None:
+    hashes = _hashes(40)
+    store = _store(hashes)
+    roots = [root_from_leaf_hashes(hashes[:n]) for n in range(41)]
+    for new in range(41):
+        for old in range(new + 1):
+            ids = nodes_for_consistency(old_size=old, new_size=new)
+            get_node = node_getter(_only(store, ids=ids))
+            proof = consistency_proof_from_store(old_size=old, new_size=new, get_node=get_node)
+            assert proof == consistency_proof(old_size=old, leaf_hashes=hashes[:new])
+            verify_consistency(
+                old_size=old, new_size=new, old_root=roots[old], new_root=roots[new], proof=proof
+            )
+
+
+def test_invalid_arguments() -> None:
+    get_node = node_getter(_store(_hashes(8)))
+    with pytest.raises(ValueError, match="index"):
+        inclusion_proof(index=3, leaf_hashes=_hashes(3))
+    with pytest.raises(ValueError, match="index"):
+        inclusion_proof_from_store(index=8, tree_size=8, get_node=get_node)
+    with pytest.raises(ValueError, match="index"):
+        nodes_for_inclusion(index=-1, tree_size=8)
+    with pytest.raises(ValueError, match="old size"):
+        consistency_proof(old_size=4, leaf_hashes=_hashes(3))
+    with pytest.raises(ValueError, match="old size"):
+        consistency_proof_from_store(old_size=5, new_size=4, get_node=get_node)
+    with pytest.raises(KeyError, match="level=0, index=8"):
+        root_from_store(tree_size=9, get_node=get_node)
+    with pytest.raises(ValueError, match="leaf hash"):
+        CompactRange().append(b"short")

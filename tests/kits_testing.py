@@ -1,0 +1,115 @@
+"""Helpers for tests that talk to the real servers (fixtures live in the root conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+HOW_TO_START = (
+    "no servers for integration tests: run `make check` (it starts them), or "
+    '`python3 scripts/servers.py up && eval "$(python3 scripts/servers.py env)"`, '
+    "or set KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL, or run where a Docker engine answers"
+)
+
+
+@dataclass(frozen=True)
+class Servers:
+    """Addresses of the real Kafka broker and MongoDB-compatible server."""
+
+    kafka: str
+    mongodb_url: str
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout_s: float = 20.0,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool] | None = None,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from the start until `count` records (and `until`, if given) are there."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < count or (until is not None and not until(records)):
+                batch = await consumer.getmany(timeout_ms=500)
+                for part in batch.values():
+                    records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def read_record_at(
+    bootstrap: str, topic: str, *, partition: int, offset: int
+) -> ConsumerRecord[bytes, bytes]:
+    """The one record at a topic, partition and offset."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        async with asyncio.timeout(20):
+            return await consumer.getone(tp)
+    finally:
+        await consumer.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20.0, every_s: float = 0.05
+) -> None:
+    """Poll until `check()` is true (never a fixed sleep), or fail after the timeout."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - polling a real server, not an event
+            await asyncio.sleep(every_s)
+
+
+async def start_group_at_end(bootstrap: str, *, group_id: str, topics: list[str]) -> None:
+    """Commit a new group's offsets at the current end, so it sees only what comes next.
+
+    Tests publish to the real, shared domain topics; this keeps them from replaying history.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            )
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic) or set()
