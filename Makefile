@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
 PY := python3
 SERVERS_ENV = eval "$$($(PY) scripts/servers.py env)"
 
-.PHONY: help up down status check lint fmt test servers servers-down bench schemas
+.PHONY: help up down status check lint fmt test servers servers-down bench schemas docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,6 +49,7 @@ lint: .venv/.synced  ## format check, lint, strict types, import layers, event c
 	$(UV) run mypy .
 	$(UV) run lint-imports
 	$(UV) run python -m shared.events.schemas
+	$(UV) run python scripts/asyncapi.py --check
 
 test: .venv/.synced servers  ## every test, against the real servers
 	$(SERVERS_ENV) && $(UV) run pytest
@@ -57,6 +58,9 @@ check: lint test  ## everything CI runs
 
 schemas: .venv/.synced  ## rewrite the committed event schemas after a reviewed, additive change
 	$(UV) run python -m shared.events.schemas --write
+
+docs: .venv/.synced  ## regenerate each service's committed AsyncAPI document
+	$(UV) run python scripts/asyncapi.py
 
 bench: .venv/.synced servers  ## baseline figures on the real servers
 	$(SERVERS_ENV) && $(UV) run python -m bench

@@ -11,7 +11,7 @@ from typing import Any
 
 _PHONE = re.compile(r"\+[0-9][0-9 ()-]{6,18}[0-9]")
 REDACTED = "[redacted-phone]"
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,63 @@
+"""Shard logs embed every completed node in the entry that completed it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from audit.domain.integrity import Anchor, audit_shard
+from audit.domain.ledger import Record, ShardLog, holder_of, holders, node_map
+from audit.domain.merkle import (
+    CompactRange,
+    inclusion_proof,
+    inclusion_proof_from_store,
+    node_getter,
+    nodes_for_inclusion,
+    root_from_leaf_hashes,
+)
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def record(i: int) -> Record:
+    data = json.dumps({"id": f"e{i}", "n": i}).encode()
+    return Record(
+        event_id=f"e{i}",
+        shard="s/0",
+        offset=10 + i,
+        data=data,
+        type="t.x.v1",
+        subject="u",
+        time=NOW,
+    )
+
+
+def test_entries_hold_the_nodes_needed_for_every_proof() -> None:
+    log = ShardLog(shard="s/0", tree=CompactRange())
+    entries = {i: log.append(record(i)) for i in range(37)}
+    leaves = [entries[i].leaf for i in range(37)]
+    assert log.root() == root_from_leaf_hashes(leaves)
+    for size in (1, 2, 7, 16, 37):
+        for index in range(size):
+            wanted = nodes_for_inclusion(index=index, tree_size=size)
+            assert all(holder_of(n) < size for n in wanted)
+            got = node_map(wanted, {i: entries[i] for i in holders(wanted)})
+            proof = inclusion_proof_from_store(
+                index=index, tree_size=size, get_node=node_getter(got)
+            )
+            assert proof == inclusion_proof(index=index, leaf_hashes=leaves[:size])
+
+
+def test_a_clean_shard_audits_clean_against_its_anchors() -> None:
+    log = ShardLog(shard="s/0", tree=CompactRange())
+    entries = [log.append(record(i)) for i in range(20)]
+    tree = CompactRange()
+    anchors = []
+    for e in entries:
+        tree.append(e.leaf)
+        if tree.size % 5 == 0:
+            anchors.append(Anchor(checkpoint_id=f"cp{tree.size}", size=tree.size, root=tree.root()))
+    assert audit_shard("s/0", entries, anchors) == []
+    [finding] = audit_shard("s/0", entries[:12], anchors)
+    assert finding.index == 12
+    assert "tail cut off" in finding.problem
