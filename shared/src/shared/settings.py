@@ -26,7 +26,6 @@ class ServiceSettings(BaseSettings):
     publish_deadline_s: float = Field(default=5.0, gt=0, le=120)
     consumer_attempts: int = Field(default=3, ge=1, le=20)
     consumer_backoff_s: float = Field(default=0.05, ge=0, le=30)
-    topic_partitions: int = Field(default=6, ge=1, le=1000)
 
     mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
     mongodb_database: str = ""
