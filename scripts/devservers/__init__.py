@@ -1,0 +1,12 @@
+"""The code behind scripts/servers.py (local PostgreSQL, FerretDB and Kafka without Docker).
+
+    common.py      paths under .local/, settings, output, locks, commands, port checks
+    process.py     pid files (Component), stopping, spawning, polling for readiness
+    postgres.py    PostgreSQL: install, initdb, pg_ctl start, pg_isready, stop
+    ferretdb.py    FerretDB: Go build, start on PostgreSQL, OP_MSG ping probe, stop
+    kafka_jars.py  Java and the broker's jars (Maven, cached)
+    kafka.py       Kafka KRaft instances: properties, format, start/stop, wire-protocol probe
+    cli.py         the command line: up, down, status, env and the per-server commands
+
+Standard library only (Python 3.11). Run it through scripts/servers.py.
+"""

@@ -1,0 +1,300 @@
+"""PostgreSQL: install (apt), initdb under .local/pg/data, start with pg_ctl, readiness, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from .common import (
+    HOST,
+    PG_DATA,
+    PG_DATABASE,
+    PG_HOME,
+    PG_USER,
+    Failure,
+    ensure_dirs,
+    env_port,
+    locked,
+    port_open,
+    run,
+    say,
+    step,
+    tail,
+    write_atomic,
+)
+from .process import Component, stop_component, wait_ready
+
+PG = Component("postgres", marker=str(PG_DATA), kind="postgres")
+
+
+def pg_bindir() -> Path | None:
+    found = []
+    for initdb in Path("/usr/lib/postgresql").glob("*/bin/initdb"):
+        with contextlib.suppress(ValueError):
+            found.append((int(initdb.parent.parent.name), initdb.parent))
+    if found:
+        return max(found)[1]
+    on_path = shutil.which("initdb")
+    return Path(on_path).parent if on_path else None
+
+
+def pg_ensure_installed() -> Path:
+    bindir = pg_bindir()
+    if bindir:
+        return bindir
+    if os.geteuid() != 0:
+        raise Failure(
+            "PostgreSQL is not installed; run: "
+            "sudo apt-get update && sudo apt-get install -y postgresql"
+        )
+    step("postgres: not installed, running apt-get install -y postgresql (takes a while) ...")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update"], "apt-get update", env=env, timeout=600)
+    run(
+        ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
+        "apt-get install postgresql",
+        env=env,
+        timeout=1200,
+    )
+    bindir = pg_bindir()
+    if not bindir:
+        raise Failure(
+            "postgres: apt-get installed postgresql but "
+            "no initdb was found under /usr/lib/postgresql"
+        )
+    return bindir
+
+
+def pg_as_user() -> list[str]:
+    """Prefix that runs a command as the cluster owner (initdb refuses root)."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", PG_USER, "--"]
+    return []
+
+
+def pg_owner() -> pwd.struct_passwd:
+    if os.geteuid() == 0:
+        try:
+            return pwd.getpwnam(PG_USER)
+        except KeyError:
+            raise Failure(
+                f"postgres: running as root but there is no '{PG_USER}' user "
+                "(apt-get install postgresql creates it)"
+            ) from None
+    return pwd.getpwuid(os.geteuid())
+
+
+def pg_make_traversable(owner: pwd.struct_passwd) -> None:
+    """The cluster owner must reach .local/pg: add o+x where a path component lacks it."""
+    if os.geteuid() != 0:
+        return
+    groups = {g for g in os.getgrouplist(owner.pw_name, owner.pw_gid)}
+    for d in reversed([PG_HOME, *PG_HOME.parents]):
+        st = d.stat()
+        if st.st_uid == owner.pw_uid:
+            ok = st.st_mode & 0o100
+        elif st.st_gid in groups:
+            ok = st.st_mode & 0o010
+        else:
+            ok = st.st_mode & 0o001
+        if not ok:
+            step(f"postgres: chmod o+x {d} (so user {owner.pw_name} can reach {PG_DATA})")
+            os.chmod(d, st.st_mode | 0o001)
+
+
+def pg_conf(port: int) -> str:
+    return (
+        "# written by scripts/servers.py on every start\n"
+        f"listen_addresses = '{HOST}'\n"
+        f"port = {port}\n"
+        "unix_socket_directories = ''\n"
+        "max_connections = 200\n"
+        "logging_collector = off\n"
+    )
+
+
+def pg_up(timeout: float) -> int:
+    port = env_port("PG_PORT", 15432)
+    with locked("postgres"):
+        ensure_dirs()
+        pid = PG.pid()
+        if pid is not None:
+            return _pg_running(pid, port, timeout)
+        PG.clear_stale()
+        if port_open(port):
+            raise Failure(
+                f"postgres: port {HOST}:{port} is already used by a process "
+                "this script did not start (set PG_PORT)"
+            )
+
+        bindir = pg_ensure_installed()
+        owner = pg_owner()
+        PG_HOME.mkdir(parents=True, exist_ok=True)
+        pg_make_traversable(owner)
+        t0 = time.monotonic()
+        if not (PG_DATA / "PG_VERSION").exists():
+            _pg_initdb(bindir, owner)
+        _pg_prepare(port, owner)
+        pid = _pg_start(bindir, port, timeout)
+        PG.save(pid, port=port, data=str(PG_DATA))
+        wait_ready(PG, lambda: pg_isready(port), timeout, pid=pid)
+        pg_ensure_db(port)
+        say(f"postgres: ready in {time.monotonic() - t0:.1f} s (pid {pid}, {HOST}:{port})")
+        return port
+
+
+def _pg_running(pid: int, port: int, timeout: float) -> int:
+    """pg_up when our postmaster is alive: check its port, wait until it answers."""
+    running = PG.state().get("port")
+    if running != port:
+        raise Failure(
+            f"postgres is running on port {running}, not {port}: "
+            "run `servers.py postgres down` first"
+        )
+    if pg_isready(port):
+        say(f"postgres: already running (pid {pid}, {HOST}:{port})")
+        pg_ensure_db(port)
+        return port
+    step(f"postgres: pid {pid} alive but not answering yet, waiting ...")
+    wait_ready(PG, lambda: pg_isready(port), timeout, pid=pid)
+    pg_ensure_db(port)
+    return port
+
+
+def _pg_initdb(bindir: Path, owner: pwd.struct_passwd) -> None:
+    step(f"postgres: initdb {PG_DATA}")
+    PG_DATA.mkdir(parents=True, exist_ok=True)
+    os.chown(PG_DATA, owner.pw_uid, owner.pw_gid)
+    os.chmod(PG_DATA, 0o700)
+    run(
+        [
+            *pg_as_user(),
+            str(bindir / "initdb"),
+            "-D",
+            str(PG_DATA),
+            "-U",
+            PG_USER,
+            "--auth-local=trust",
+            "--auth-host=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        "initdb",
+        cwd=PG_HOME,
+        timeout=300,
+    )
+    with open(PG_DATA / "postgresql.conf", "a") as f:
+        f.write("\ninclude_if_exists = 'servers_local.conf'\n")
+
+
+def _pg_prepare(port: int, owner: pwd.struct_passwd) -> None:
+    """Write servers_local.conf and open the log for the cluster owner."""
+    local_conf = PG_DATA / "servers_local.conf"
+    write_atomic(local_conf, pg_conf(port))
+    os.chown(local_conf, owner.pw_uid, owner.pw_gid)
+    # pg_ctl appends to the log as the cluster owner
+    PG.logfile.touch()
+    os.chown(PG.logfile, owner.pw_uid, owner.pw_gid)
+    with open(PG.logfile, "a") as f:
+        f.write(
+            f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting postgres on {HOST}:{port}\n"
+        )
+
+
+def _pg_start(bindir: Path, port: int, timeout: float) -> int:
+    """pg_ctl start; return the postmaster's pid."""
+    step(f"postgres: starting on {HOST}:{port}")
+    run(
+        [
+            *pg_as_user(),
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(PG_DATA),
+            "-l",
+            str(PG.logfile),
+            "-W",
+            "start",
+        ],
+        "pg_ctl start",
+        cwd=PG_HOME,
+        timeout=60,
+    )
+    # postmaster.pid appears a moment after pg_ctl returns
+    pid = None
+    deadline = time.monotonic() + timeout
+    while pid is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int((PG_DATA / "postmaster.pid").read_text().splitlines()[0])
+        if pid is None:
+            time.sleep(0.1)
+    if pid is None:
+        raise Failure(
+            f"postgres: no postmaster.pid after {timeout:.0f} s. "
+            f"Last lines of {PG.logfile}:\n{tail(PG.logfile)}"
+        )
+    return pid
+
+
+def pg_isready(port: int) -> bool:
+    bindir = pg_bindir()
+    cmd = [
+        str(bindir / "pg_isready") if bindir else "pg_isready",
+        "-q",
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-U",
+        PG_USER,
+        "-d",
+        "postgres",
+        "-t",
+        "2",
+    ]
+    return (
+        subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ).returncode
+        == 0
+    )
+
+
+def pg_ensure_db(port: int) -> None:
+    bindir = pg_bindir()
+    psql = str(bindir / "psql") if bindir else "psql"
+    base = [
+        psql,
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-U",
+        PG_USER,
+        "-d",
+        "postgres",
+        "-X",
+        "-q",
+        "-t",
+        "-A",
+    ]
+    out = run(
+        [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
+        "psql",
+        timeout=30,
+    )
+    if out.strip() != "1":
+        step(f"postgres: creating database {PG_DATABASE}")
+        run([*base, "-c", f'CREATE DATABASE "{PG_DATABASE}"'], "create database", timeout=30)
+
+
+def pg_down(kill: bool = False) -> None:
+    with locked("postgres"):
+        # SIGINT is PostgreSQL's "fast" shutdown (SIGTERM waits for every client to leave).
+        stop_component(PG, sig=signal.SIGINT, kill=kill)
