@@ -2,57 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from importlib.metadata import version
+from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
 from audit.bootstrap import Container, bootstrap
 from audit.config import AuditSettings
 from audit.entrypoints import consumers, http
-from shared.http import asyncapi_router, health_router
-from shared.logging import configure_logging
-from shared.runtime import asyncapi_document
+from shared import app as service
 
 TITLE = "Audit: the tamper-evident ledger of every event and transfer"
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
-    """FastAPI app whose lifespan starts and stops the broker and the database client."""
+    """FastAPI app whose lifespan starts and stops the broker, database client and loops."""
     container = bootstrap(settings)
     consumers.register(container)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        try:
-            yield
-        finally:
-            await container.stop()
-
-    app = FastAPI(title="audit", summary=TITLE, version=version("kits-audit"), lifespan=lifespan)
-    app.state.container = container
-    app.include_router(health_router(readiness=container.runtime.readiness))
-    app.include_router(asyncapi_router(document=lambda: asyncapi(container)))
-    app.include_router(http.router)
-    return app
+    return service.service_app(name="audit", summary=TITLE, container=container, router=http.router)
 
 
-def asyncapi(container: Container) -> dict[str, object]:
+def asyncapi(container: Container) -> dict[str, Any]:
     """This service's AsyncAPI document."""
-    return asyncapi_document(container.runtime.broker, title="audit", version=version("kits-audit"))
+    return service.asyncapi(container, name="audit")
 
 
 def run() -> None:
     """Console entry point: `audit` serves the app with uvicorn."""
     settings = AuditSettings()
-    configure_logging(service="audit", level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    service.serve(create_app(settings), settings=settings)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from importlib.metadata import version
+from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
-from shared.http import asyncapi_router, health_router
-from shared.logging import configure_logging
-from shared.runtime import asyncapi_document
+from shared import app as service
 from sound.bootstrap import Container, bootstrap
 from sound.config import SoundSettings
 from sound.entrypoints import consumers, http
@@ -20,39 +15,18 @@ TITLE = "Sound Kit: upload sessions, audio validation, sound storage"
 
 
 def create_app(settings: SoundSettings | None = None) -> FastAPI:
-    """FastAPI app whose lifespan starts and stops the broker and the database client."""
+    """FastAPI app whose lifespan starts and stops the broker, database client and loops."""
     container = bootstrap(settings)
     consumers.register(container)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        try:
-            yield
-        finally:
-            await container.stop()
-
-    app = FastAPI(title="sound", summary=TITLE, version=version("kits-sound"), lifespan=lifespan)
-    app.state.container = container
-    app.include_router(health_router(readiness=container.runtime.readiness))
-    app.include_router(asyncapi_router(document=lambda: asyncapi(container)))
-    app.include_router(http.router)
-    return app
+    return service.service_app(name="sound", summary=TITLE, container=container, router=http.router)
 
 
-def asyncapi(container: Container) -> dict[str, object]:
+def asyncapi(container: Container) -> dict[str, Any]:
     """This service's AsyncAPI document."""
-    return asyncapi_document(container.runtime.broker, title="sound", version=version("kits-sound"))
+    return service.asyncapi(container, name="sound")
 
 
 def run() -> None:
     """Console entry point: `sound` serves the app with uvicorn."""
     settings = SoundSettings()
-    configure_logging(service="sound", level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    service.serve(create_app(settings), settings=settings)

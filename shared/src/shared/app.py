@@ -1,0 +1,62 @@
+"""The app shape every service shares: lifespan, health, AsyncAPI, and the uvicorn entry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any, Protocol
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from shared.http import asyncapi_router, health_router
+from shared.logging import configure_logging
+from shared.runtime import Runtime, asyncapi_document
+from shared.settings import ServiceSettings
+
+
+class ServiceContainer(Protocol):
+    """What a service's bootstrap builds: its runtime, started and stopped as one."""
+
+    runtime: Runtime
+
+    async def start(self) -> None:
+        """Connect, create topics, start consuming and any background loops."""
+
+    async def stop(self) -> None:
+        """Stop in reverse order."""
+
+
+def asyncapi(container: ServiceContainer, *, name: str) -> dict[str, Any]:
+    """The service's AsyncAPI document, from what its broker declares."""
+    return asyncapi_document(container.runtime.broker, title=name, version=version(f"kits-{name}"))
+
+
+def service_app(
+    *, name: str, summary: str, container: ServiceContainer, router: APIRouter
+) -> FastAPI:
+    """FastAPI app whose lifespan starts and stops the container (broker, database, loops)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    app = FastAPI(title=name, summary=summary, version=version(f"kits-{name}"), lifespan=lifespan)
+    app.state.container = container
+    app.include_router(health_router(readiness=container.runtime.readiness))
+    app.include_router(asyncapi_router(document=lambda: asyncapi(container, name=name)))
+    app.include_router(router)
+    return app
+
+
+def serve(app: FastAPI, *, settings: ServiceSettings) -> None:
+    """Run the app with uvicorn, logging as JSON lines."""
+    configure_logging(service=settings.service_name, level=settings.log_level)
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
