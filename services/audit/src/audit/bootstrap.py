@@ -89,7 +89,9 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     key = signing_key_from_setting(settings.signing_key.get_secret_value())
     ledger, checkpoints = MongoLedgerStore(runtime.db), MongoCheckpointStore(runtime.db)
     facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
+    ingest = LedgerIngest(ledger=ledger, facts=facts)
     checkpointer = Checkpointer(
+        live_heads=ingest.heads,
         ledger=ledger,
         store=checkpoints,
         publisher=runtime.publisher,
@@ -98,6 +100,7 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         every=settings.checkpoint_every,
         interval_s=settings.checkpoint_interval_s,
     )
+    ingest.on_appended = checkpointer.note
     container = Container(
         settings=settings,
         runtime=runtime,
@@ -105,7 +108,7 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         ledger=ledger,
         checkpoints=checkpoints,
         facts=facts,
-        ingest=LedgerIngest(ledger=ledger, facts=facts, on_appended=checkpointer.note),
+        ingest=ingest,
         checkpointer=checkpointer,
         judge=Judge(facts=facts, publisher=runtime.publisher),
         proofs=ProofService(ledger=ledger, checkpoints=checkpoints),

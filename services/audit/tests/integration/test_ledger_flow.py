@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from audit.adapters.mongo_ledger import shard_collection
 from audit.verify.checkpoint import checkpoint_from_dict, load_public_key, public_keys_by_id
 from audit.verify.cli import main as verify_cli
 from audit.verify.responses import (
@@ -109,7 +110,9 @@ async def test_the_same_event_sent_twice_is_one_entry(
     marker = make_event(logged_in(user), source="/auth")  # same key: after both copies
     await producers["auth"].publish(marker)
     await wait_until(lambda: audit.entry_stored(marker.id), timeout_s=30)
-    entries = audit.container.runtime.db["ledger_entries"]
+    stored = await audit.container.ledger.entry(event.id)
+    assert stored is not None
+    entries = audit.container.runtime.db[shard_collection(stored.shard)]
     assert await entries.count_documents({"_id": event.id}) == 1
     assert await entries.count_documents({"subject": user}) == 2
 

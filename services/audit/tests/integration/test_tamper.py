@@ -13,10 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
-    ENTRIES,
     MongoCheckpointStore,
     MongoLedgerStore,
     create_ledger_indexes,
+    shard_collection,
 )
 from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
@@ -31,6 +31,7 @@ from shared.kafka.consumer import Delivery, Origin
 pytestmark = pytest.mark.integration
 SHARD_TOPIC, KEY = "auth.events", Ed25519PrivateKey.generate()
 SHARD = f"{SHARD_TOPIC}/0"
+ENTRIES = shard_collection(SHARD)
 
 
 class FakePublisher:
@@ -86,7 +87,7 @@ async def entries(db: AsyncDatabase[dict[str, Any]]) -> list[Entry]:
 
 async def rewrite(db: AsyncDatabase[dict[str, Any]], new: list[Entry]) -> None:
     """What a forger with write access to the database does: replace the shard wholesale."""
-    await db[ENTRIES].delete_many({"shard": SHARD})
+    await db[ENTRIES].delete_many({})
     await MongoLedgerStore(db).append(new)
 
 
@@ -120,7 +121,7 @@ async def test_an_untouched_ledger_passes(ledger: AsyncDatabase[dict[str, Any]])
 
 
 async def test_one_changed_byte_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    doc = await ledger[ENTRIES].find_one({"shard": SHARD, "index": 7})
+    doc = await ledger[ENTRIES].find_one({"index": 7})
     assert doc is not None
     data = bytearray(doc["data"])
     data[40] ^= 0x01
@@ -132,14 +133,14 @@ async def test_one_changed_byte_is_located(ledger: AsyncDatabase[dict[str, Any]]
 
 
 async def test_a_deleted_entry_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    await ledger[ENTRIES].delete_one({"shard": SHARD, "index": 12})
+    await ledger[ENTRIES].delete_one({"index": 12})
     [finding] = (await audit_of(ledger)).findings
     assert finding.index == 12
     assert "missing (deleted)" in finding.problem
 
 
 async def test_two_swapped_entries_are_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    five, six = [await ledger[ENTRIES].find_one({"shard": SHARD, "index": i}) for i in (5, 6)]
+    five, six = [await ledger[ENTRIES].find_one({"index": i}) for i in (5, 6)]
     assert five is not None
     assert six is not None
     await ledger[ENTRIES].delete_many({"_id": {"$in": [five["_id"], six["_id"]]}})
@@ -185,7 +186,7 @@ async def test_a_forged_entry_with_rewritten_offsets_is_located_by_the_signed_ro
 
 
 async def test_a_cut_tail_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    await ledger[ENTRIES].delete_many({"shard": SHARD, "index": {"$gte": 35}})
+    await ledger[ENTRIES].delete_many({"index": {"$gte": 35}})
     [finding] = (await audit_of(ledger)).findings
     assert finding.index == 35
     assert "tail cut off" in finding.problem

@@ -1,30 +1,47 @@
-"""MongoDB storage of the ledger and its checkpoints: insert and read, never update or delete."""
+"""MongoDB storage of the ledger and its checkpoints: insert and read, never update or delete.
+
+One collection per shard (`ledger.<topic>.<partition>`): FerretDB v1 evaluates filters without
+its indexes (measured: an `_id` lookup scans the table), so keeping each shard's entries apart
+keeps every read proportional to one shard, not the whole ledger. Entries are immutable, so the
+tree nodes read for proofs are cached.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from audit.domain.ledger import Entry
-from audit.service.ports import StoredCheckpoint
+from audit.service.ports import DuplicateEvent, SlotTaken, StoredCheckpoint
 from audit.verify.checkpoint import Checkpoint, ShardHead
-from shared.mongo import Document, insert_once
+from shared.mongo import DUPLICATE_KEY, Document, insert_many_once, insert_once
 
-ENTRIES, SHARDS, CHECKPOINTS = "ledger_entries", "ledger_shards", "ledger_checkpoints"
+SHARDS, LOCATOR, CHECKPOINTS = "ledger_shards", "ledger_locator", "ledger_checkpoints"
+CACHE_ENTRIES = 200_000
+# FerretDB v1 splits an insert into batches of 100 and, after a failed document, goes on with the
+# next batch even when the insert is ordered (measured: a clash at 60 of 200 stored 0-59 and
+# 100-199). Ordered inserts of at most this many documents, one after the other, keep a prefix.
+ORDERED_CHUNK = 100
+
+
+def shard_collection(shard: str) -> str:
+    """The collection that holds one shard's entries."""
+    return "ledger." + shard.replace("/", ".")
 
 
 async def create_ledger_indexes(db: AsyncDatabase[Document]) -> None:
-    """The unique (shard, index) index is what keeps two writers from sharing a slot."""
-    await db[ENTRIES].create_index([("shard", ASCENDING), ("index", ASCENDING)], unique=True)
+    """Checkpoints by time; each shard collection gets its unique index when first written."""
     await db[CHECKPOINTS].create_index([("signed_at", DESCENDING)])
 
 
 def _to_doc(entry: Entry) -> Document:
     return {
         "_id": entry.event_id,
-        "shard": entry.shard,
         "index": entry.index,
         "offset": entry.offset,
         "leaf": entry.leaf,
@@ -36,10 +53,10 @@ def _to_doc(entry: Entry) -> Document:
     }
 
 
-def _from_doc(doc: Document) -> Entry:
+def _from_doc(shard: str, doc: Document) -> Entry:
     return Entry(
         event_id=doc["_id"],
-        shard=doc["shard"],
+        shard=shard,
         index=doc["index"],
         offset=doc["offset"],
         leaf=bytes(doc["leaf"]),
@@ -52,53 +69,107 @@ def _from_doc(doc: Document) -> Entry:
 
 
 class MongoLedgerStore:
-    """Entries keyed by event id (a redelivery collides by itself), unique by (shard, index)."""
+    """Entries keyed by event id within their shard (a redelivery collides), unique by index."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._entries = db[ENTRIES]
-        self._shards = db[SHARDS]
+        self._db = db
+        self._known: set[str] = set()
+        self._cache: OrderedDict[tuple[str, int], Entry] = OrderedDict()
 
-    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of these event ids are already entries."""
-        cursor = self._entries.find({"_id": {"$in": list(ids)}}, projection={"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+    def _entries(self, shard: str) -> AsyncCollection[Document]:
+        return self._db[shard_collection(shard)]
+
+    async def _register(self, shard: str) -> None:
+        if shard not in self._known:
+            await self._entries(shard).create_index([("index", ASCENDING)], unique=True)
+            await insert_once(self._db[SHARDS], {"_id": shard})
+            self._known.add(shard)
 
     async def append(self, entries: Sequence[Entry]) -> None:
-        """Ordered insert: a crash or clash leaves a prefix, never a gap."""
+        """Ordered insert of one shard's entries: a crash or clash leaves a prefix, never a gap."""
         if not entries:
             return
-        for shard in {e.shard for e in entries}:
-            await insert_once(self._shards, {"_id": shard})
-        await self._entries.insert_many([_to_doc(e) for e in entries], ordered=True)
+        shard = entries[0].shard
+        await self._register(shard)
+        collection = self._entries(shard)
+        for start in range(0, len(entries), ORDERED_CHUNK):
+            chunk = entries[start : start + ORDERED_CHUNK]
+            try:
+                await collection.insert_many([_to_doc(e) for e in chunk], ordered=True)
+            except BulkWriteError as exc:
+                raise await self._clash(exc, chunk, before=start) from exc
+        await insert_many_once(
+            self._db[LOCATOR],
+            [{"_id": e.event_id, "shard": shard, "index": e.index} for e in entries],
+        )
+
+    async def _clash(
+        self, exc: BulkWriteError, entries: Sequence[Entry], *, before: int
+    ) -> Exception:
+        """Name what a duplicate key was (FerretDB does not say which index refused it)."""
+        errors = exc.details.get("writeErrors", [])
+        if not errors or errors[0].get("code") != DUPLICATE_KEY:
+            return exc
+        position = int(errors[0].get("index", 0))
+        entry = entries[position]
+        stored = await self._entries(entry.shard).find_one(
+            {"_id": entry.event_id}, projection={"index": 1}
+        )
+        if stored is not None and stored["index"] != entry.index:
+            return DuplicateEvent(event_id=entry.event_id, stored=before + position)
+        return SlotTaken(f"{entry.shard} index {entry.index} is taken by another writer")
 
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
-        return sorted([doc["_id"] async for doc in self._shards.find({})])
+        return sorted([doc["_id"] async for doc in self._db[SHARDS].find({})])
+
+    async def last(self, shard: str) -> Entry | None:
+        """The shard's last entry (entries are a gapless prefix)."""
+        doc = await self._entries(shard).find_one({}, sort=[("index", DESCENDING)])
+        return None if doc is None else _from_doc(shard, doc)
 
     async def size(self, shard: str) -> int:
-        """Index of the last entry plus one (entries are a gapless prefix)."""
-        last = await self._entries.find_one(
-            {"shard": shard}, projection={"index": 1}, sort=[("index", DESCENDING)]
-        )
-        return 0 if last is None else int(last["index"]) + 1
+        """Index of the last entry plus one."""
+        last = await self.last(shard)
+        return 0 if last is None else last.index + 1
 
     async def entries_at(self, shard: str, indexes: Iterable[int]) -> dict[int, Entry]:
-        """The shard's entries at these indexes."""
-        wanted = sorted(set(indexes))
-        if not wanted:
-            return {}
-        cursor = self._entries.find({"shard": shard, "index": {"$in": wanted}})
-        return {doc["index"]: _from_doc(doc) async for doc in cursor}
+        """The shard's entries at these indexes (cached: entries never change)."""
+        wanted = set(indexes)
+        found = {i: self._cache[(shard, i)] for i in wanted if (shard, i) in self._cache}
+        missing = sorted(wanted - set(found))
+        if missing:
+            cursor = self._entries(shard).find({"index": {"$in": missing}})
+            async for doc in cursor:
+                entry = _from_doc(shard, doc)
+                found[entry.index] = entry
+                self._remember(entry)
+        return found
+
+    def _remember(self, entry: Entry) -> None:
+        self._cache[(entry.shard, entry.index)] = entry
+        if len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
 
     async def entry(self, event_id: str) -> Entry | None:
-        """One entry by event id."""
-        doc = await self._entries.find_one({"_id": event_id})
-        return None if doc is None else _from_doc(doc)
+        """One entry by event id, found through the locator (or, after a crash, the shards)."""
+        located = await self._db[LOCATOR].find_one({"_id": event_id})
+        shards = [located["shard"]] if located else await self.shards()
+        for shard in shards:
+            doc = await self._entries(shard).find_one({"_id": event_id})
+            if doc is not None:
+                return _from_doc(shard, doc)
+        return None
 
     async def scan(self, shard: str) -> AsyncIterator[Entry]:
-        """Every entry of the shard by index, in pages."""
-        async for doc in self._entries.find({"shard": shard}).sort("index", ASCENDING):
-            yield _from_doc(doc)
+        """Every entry of the shard by index."""
+        async for doc in self._entries(shard).find({}).sort("index", ASCENDING):
+            yield _from_doc(shard, doc)
+
+    async def tail(self, shard: str, *, start: int) -> list[Entry]:
+        """The shard's entries from index `start` on, in order."""
+        cursor = self._entries(shard).find({"index": {"$gte": start}}).sort("index", ASCENDING)
+        return [_from_doc(shard, doc) async for doc in cursor]
 
 
 def _cp_to_doc(stored: StoredCheckpoint) -> Document:

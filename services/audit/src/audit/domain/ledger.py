@@ -53,11 +53,26 @@ class Entry:
 
 
 class ShardLog:
-    """One shard's writable state: its size and compact range (single writer per shard)."""
+    """One shard's writable state: size, compact range and the last Kafka offset stored."""
 
-    def __init__(self, *, shard: str, tree: CompactRange) -> None:
+    def __init__(self, *, shard: str, tree: CompactRange, last_offset: int = -1) -> None:
         self.shard = shard
         self._tree = tree
+        self.last_offset = last_offset
+
+    def fork(self) -> ShardLog:
+        """A copy to append to; it replaces this one only once its entries are stored."""
+        return ShardLog(
+            shard=self.shard,
+            last_offset=self.last_offset,
+            tree=CompactRange.from_hashes(
+                size=self._tree.size, hashes=[n.hash for n in self._tree.nodes]
+            ),
+        )
+
+    def seen(self, offset: int) -> bool:
+        """A record at or before the last stored offset is a redelivery (Kafka order)."""
+        return offset <= self.last_offset
 
     @property
     def size(self) -> int:
@@ -74,6 +89,7 @@ class ShardLog:
             raise ValueError(f"record of {record.shard} appended to {self.shard}")
         index = self._tree.size
         completed = self._tree.append(leaf_hash(record.data))
+        self.last_offset = record.offset
         return Entry(
             event_id=record.event_id,
             shard=self.shard,

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.service.ports import CheckpointStore, LedgerStore, StoredCheckpoint
 from audit.service.trees import shard_head
-from audit.verify.checkpoint import Checkpoint, checkpoint_body, sign_checkpoint
+from audit.verify.checkpoint import Checkpoint, ShardHead, checkpoint_body, sign_checkpoint
 from audit.verify.encoding import b64encode
 from shared.events import CloudEvent, make_event
-from shared.events.audit import CheckpointSigned, ShardHead
+from shared.events import audit as wire
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,12 @@ class Checkpointer:
         origin: str,
         every: int,
         interval_s: float,
+        live_heads: Callable[[], dict[str, ShardHead]] = dict,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._ledger, self._store, self._publisher = ledger, store, publisher
         self._key, self._origin, self._clock = key, origin, clock
-        self._every, self._interval_s = every, interval_s
+        self._every, self._interval_s, self._live = every, interval_s, live_heads
         self._pending = 0
         self._due = asyncio.Event()
         self._last: tuple[tuple[str, int], ...] = ()
@@ -66,7 +67,7 @@ class Checkpointer:
         """Sign the current heads of all shards, store and publish; None if nothing moved."""
         self._pending = 0
         self._due.clear()
-        heads = [await shard_head(self._ledger, s) for s in await self._ledger.shards()]
+        heads = await self.heads()
         sizes = tuple((h.shard, h.size) for h in heads)
         if not heads or sizes == self._last:
             return None
@@ -79,6 +80,18 @@ class Checkpointer:
         await self._publisher.publish(make_event(_event(stored), source="/audit"))
         self._last = sizes
         return stored
+
+    async def heads(self) -> list[ShardHead]:
+        """Per shard, its stored head: from memory for the shards this instance writes, else
+        read from the store; never smaller than the last signed one (sizes only grow)."""
+        live, latest = self._live(), await self._store.latest()
+        signed = {h.shard: h for h in latest.checkpoint.shards} if latest else {}
+        heads = []
+        for shard in await self._ledger.shards():
+            current = live.get(shard) or await shard_head(self._ledger, shard)
+            floor = signed.get(shard)
+            heads.append(floor if floor is not None and floor.size > current.size else current)
+        return heads
 
     async def run(self) -> None:
         """Until cancelled: a checkpoint when `every` entries gathered or `interval_s` passed."""
@@ -94,15 +107,15 @@ class Checkpointer:
                 log.exception("checkpoint failed")
 
 
-def _event(stored: StoredCheckpoint) -> CheckpointSigned:
+def _event(stored: StoredCheckpoint) -> wire.CheckpointSigned:
     cp = stored.checkpoint
-    return CheckpointSigned(
+    return wire.CheckpointSigned(
         origin=cp.origin,
         checkpoint_id=stored.checkpoint_id,
         signed_at=stored.signed_at,
         key_id=cp.key_id,
         signature=b64encode(cp.signature),
         shards=tuple(
-            ShardHead(shard=h.shard, size=h.size, root=b64encode(h.root)) for h in cp.shards
+            wire.ShardHead(shard=h.shard, size=h.size, root=b64encode(h.root)) for h in cp.shards
         ),
     )

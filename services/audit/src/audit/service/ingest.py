@@ -10,7 +10,16 @@ from typing import Any
 from audit.domain.ledger import Entry, Record, ShardLog, holders, node_map, shard_name
 from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.domain.verdict import ConsentFact, ConsentKind, TermsFact
-from audit.service.ports import ConsentRow, Facts, FactStore, LedgerStore, TermsRow, TransferRow
+from audit.service.ports import (
+    ConsentRow,
+    DuplicateEvent,
+    Facts,
+    FactStore,
+    LedgerStore,
+    TermsRow,
+    TransferRow,
+)
+from audit.verify.checkpoint import ShardHead
 from shared.events.auth import AppRegistered, AppTermsUpdated
 from shared.events.consent import (
     ConsentGranted,
@@ -46,42 +55,70 @@ class LedgerIngest:
         self._ledger = ledger
         self._facts = facts
         self._logs: dict[str, ShardLog] = {}
-        self._on_appended = on_appended
+        self.on_appended = on_appended
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
-        """Append the new events shard by shard, then project their facts."""
-        existing = await self._ledger.existing_ids([d.event.id for d in deliveries])
-        fresh: dict[str, list[Delivery]] = {}
+        """Append the new events shard by shard, then project their facts (all idempotent)."""
+        by_shard: dict[str, list[Delivery]] = {}
         for d in deliveries:
-            if d.event.id not in existing:
-                existing.add(d.event.id)  # the same id twice in one batch: first one wins
-                shard = shard_name(topic=d.origin.topic, partition=d.origin.partition)
-                fresh.setdefault(shard, []).append(d)
-        for shard, items in fresh.items():
-            await self._append(shard, items)
+            by_shard.setdefault(
+                shard_name(topic=d.origin.topic, partition=d.origin.partition), []
+            ).append(d)
+        appended = 0
+        for shard, items in by_shard.items():
+            appended += await self._append(shard, items)
         await self._facts.add(facts_of(deliveries))
-        self._on_appended(sum(len(items) for items in fresh.values()))
+        self.on_appended(appended)
 
-    async def _append(self, shard: str, items: list[Delivery]) -> None:
-        log_ = self._logs.get(shard) or await self.load(shard)
-        entries = [log_.append(_record(shard, d)) for d in items]
-        try:
-            await self._ledger.append(entries)
-        except Exception:
-            # Another writer took the shard, or the store failed part-way: forget what we
-            # believe and reload from the store on the next attempt.
-            self._logs.pop(shard, None)
-            raise
+    async def _append(self, shard: str, items: list[Delivery]) -> int:
+        """No read per batch: redeliveries are known by offset, republished ids by collision."""
+        duplicates: set[str] = set()
+        for _ in range(len(items) + 1):  # each retry drops at least one duplicate
+            current = self._logs.get(shard) or await self.load(shard)
+            todo = [
+                d
+                for d in items
+                if not current.seen(d.origin.offset) and d.event.id not in duplicates
+            ]
+            if not todo:
+                return 0
+            draft = current.fork()
+            entries = [draft.append(_record(shard, d)) for d in todo]
+            try:
+                await self._ledger.append(entries)
+            except DuplicateEvent as dup:
+                self._logs.pop(shard, None)  # a prefix is stored: reload, skip the copy
+                duplicates.add(dup.event_id)
+                continue
+            except Exception:
+                # Another writer took the shard, or the store failed part-way: forget what we
+                # believe and reload from the store on the next attempt.
+                self._logs.pop(shard, None)
+                raise
+            self._logs[shard] = draft
+            return len(entries)
+        raise RuntimeError(f"could not append to {shard}")  # pragma: no cover - bounded loop
 
     async def load(self, shard: str) -> ShardLog:
-        """Rebuild a shard's compact range from the stored entries that hold its nodes."""
-        size = await self._ledger.size(shard)
+        """Rebuild a shard's state from its last entry and the entries that hold its frontier."""
+        last = await self._ledger.last(shard)
+        size = 0 if last is None else last.index + 1
         wanted = nodes_for_root(tree_size=size)
         entries: dict[int, Entry] = await self._ledger.entries_at(shard, holders(wanted))
         nodes = node_map(wanted, entries)
         tree = CompactRange.from_hashes(size=size, hashes=[nodes[n] for n in wanted])
-        self._logs[shard] = ShardLog(shard=shard, tree=tree)
+        self._logs[shard] = ShardLog(
+            shard=shard, tree=tree, last_offset=-1 if last is None else last.offset
+        )
         return self._logs[shard]
+
+    def heads(self) -> dict[str, ShardHead]:
+        """The heads of the shards this instance writes, as stored (drafts are not included)."""
+        return {
+            s: ShardHead(shard=s, size=log_.size, root=log_.root())
+            for s, log_ in self._logs.items()
+            if log_.size > 0
+        }
 
 
 def _record(shard: str, delivery: Delivery) -> Record:

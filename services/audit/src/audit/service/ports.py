@@ -12,6 +12,19 @@ from audit.domain.verdict import ConsentFact, TermsFact, Verdict
 from audit.verify.checkpoint import Checkpoint
 
 
+class DuplicateEvent(Exception):
+    """The event id is already an entry of its shard (it was published again)."""
+
+    def __init__(self, *, event_id: str, stored: int) -> None:
+        super().__init__(f"event {event_id} is already in the ledger")
+        self.event_id = event_id
+        self.stored = stored
+
+
+class SlotTaken(Exception):
+    """Another writer appended to the shard first (a rebalance): reload and try again."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
     """A signed checkpoint with its id and the time it was made."""
@@ -61,17 +74,20 @@ class Facts:
 class LedgerStore(Protocol):
     """Append-only entries, one tree per shard; there is no update or delete."""
 
-    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of these event ids are already entries."""
-
     async def append(self, entries: Sequence[Entry]) -> None:
-        """Insert in order; a clash on (shard, index) or id raises and stops at that entry."""
+        """Insert one shard's entries in order; raise DuplicateEvent or SlotTaken on a clash."""
 
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
 
     async def size(self, shard: str) -> int:
         """Number of entries in the shard."""
+
+    async def last(self, shard: str) -> Entry | None:
+        """The shard's last entry."""
+
+    async def tail(self, shard: str, *, start: int) -> list[Entry]:
+        """The shard's entries from index `start` on."""
 
     async def entries_at(self, shard: str, indexes: Iterable[int]) -> dict[int, Entry]:
         """The shard's entries at these indexes (missing ones are absent)."""
