@@ -68,30 +68,41 @@ class MongoFactStore:
         )
         await insert_many_once(
             self._db[PENDING],
-            [{"_id": t.event_id, "due": t.at.timestamp() + self._grace_s} for t in facts.transfers],
+            [
+                {
+                    "_id": t.event_id,
+                    "due": t.at.timestamp() + self._grace_s,
+                    "data": t.data,
+                    "at": t.at,
+                }
+                for t in facts.transfers
+            ],
         )
 
     async def due(self, *, now: datetime, limit: int) -> list[TransferRow]:
         """Transfers waiting for a verdict whose grace period is over, oldest first."""
         cursor = self._db[PENDING].find({"due": {"$lte": now.timestamp()}}).sort("due", 1)
-        ids = [doc["_id"] async for doc in cursor.limit(limit)]
-        rows = {doc["_id"]: doc async for doc in self._db[TRANSFERS].find({"_id": {"$in": ids}})}
-        return [_transfer(rows[i]) for i in ids if i in rows]
+        return [_transfer(doc) async for doc in cursor.limit(limit)]
 
     async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
         """The consent timeline of one user and app."""
         cursor = self._db[CONSENTS].find({"user_key": user_key, "app_id": app_id})
-        return [
-            ConsentFact(
-                consent_id=d["consent_id"],
-                version=d["version"],
-                kind=d["kind"],
-                at=d["at"],
-                scopes=frozenset(d["scopes"]),
-                terms_version=d["terms_version"],
+        return [_consent(d) async for d in cursor]
+
+    async def timelines(
+        self, *, user_keys: Sequence[str], app_ids: Sequence[str]
+    ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
+        """The consent timelines of these users and the terms of these apps, in two reads."""
+        consents: dict[tuple[str, str], list[ConsentFact]] = {}
+        cursor = self._db[CONSENTS].find({"user_key": {"$in": sorted(set(user_keys))}})
+        async for d in cursor:
+            consents.setdefault((d["user_key"], d["app_id"]), []).append(_consent(d))
+        terms: dict[str, list[TermsFact]] = {}
+        async for d in self._db[TERMS].find({"app_id": {"$in": sorted(set(app_ids))}}):
+            terms.setdefault(d["app_id"], []).append(
+                TermsFact(terms_version=d["terms_version"], at=d["at"])
             )
-            async for d in cursor
-        ]
+        return consents, terms
 
     async def terms(self, *, app_id: str) -> list[TermsFact]:
         """The terms an app has published."""
@@ -120,6 +131,17 @@ class MongoFactStore:
         """Verdicts of these transfers (absent while pending)."""
         cursor = self._db[VERDICTS].find({"_id": {"$in": list(event_ids)}})
         return {d["_id"]: Verdict(covered=d["covered"], reason=d["reason"]) async for d in cursor}
+
+
+def _consent(d: Document) -> ConsentFact:
+    return ConsentFact(
+        consent_id=d["consent_id"],
+        version=d["version"],
+        kind=d["kind"],
+        at=d["at"],
+        scopes=frozenset(d["scopes"]),
+        terms_version=d["terms_version"],
+    )
 
 
 def _transfer(doc: Document) -> TransferRow:

@@ -35,24 +35,27 @@ class Judge:
     ) -> None:
         self._facts, self._publisher, self._clock = facts, publisher, clock
 
-    async def verdict_of(self, transfer: TransferRow) -> Verdict:
-        """The verdict for one transfer from the stored timeline."""
-        data = transfer.data
-        fact = TransferFact(
-            consent_id=data["consent_id"],
-            scopes_used=frozenset(data["scopes_used"]),
-            terms_version=data["terms_version"],
-            at=transfer.at,
-        )
-        consents = await self._facts.consents(user_key=data["user_key"], app_id=data["app_id"])
-        terms = await self._facts.terms(app_id=data["app_id"])
-        return judge(fact, consents=consents, terms=terms)
-
     async def run_once(self, *, limit: int = 500) -> int:
-        """Judge every due transfer; returns how many were judged."""
+        """Judge every due transfer (two reads per batch); returns how many were judged."""
         due = await self._facts.due(now=self._clock(), limit=limit)
+        if not due:
+            return 0
+        consents, terms = await self._facts.timelines(
+            user_keys=[t.data["user_key"] for t in due], app_ids=[t.data["app_id"] for t in due]
+        )
         for transfer in due:
-            verdict = await self.verdict_of(transfer)
+            data = transfer.data
+            fact = TransferFact(
+                consent_id=data["consent_id"],
+                scopes_used=frozenset(data["scopes_used"]),
+                terms_version=data["terms_version"],
+                at=transfer.at,
+            )
+            verdict = judge(
+                fact,
+                consents=consents.get((data["user_key"], data["app_id"]), []),
+                terms=terms.get(data["app_id"], []),
+            )
             if not verdict.covered:
                 await self._publisher.publish(self._violation(transfer, verdict))
             await self._facts.record_verdict(transfer, verdict)

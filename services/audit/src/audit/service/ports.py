@@ -130,6 +130,11 @@ class FactStore(Protocol):
     async def terms(self, *, app_id: str) -> list[TermsFact]:
         """The terms an app has published."""
 
+    async def timelines(
+        self, *, user_keys: Sequence[str], app_ids: Sequence[str]
+    ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
+        """Consent timelines by (user, app) and terms by app, for a batch of transfers."""
+
     async def record_verdict(self, transfer: TransferRow, verdict: Verdict) -> None:
         """Keep the verdict and clear the pending mark (idempotent)."""
 
