@@ -2,27 +2,28 @@
 
 One collection per shard (`ledger.<topic>.<partition>`): FerretDB v1 evaluates filters without
 its indexes (measured: an `_id` lookup scans the table), so keeping each shard's entries apart
-keeps every read proportional to one shard, not the whole ledger. Entries are immutable, so the
-tree nodes read for proofs are cached.
+keeps every read proportional to one shard, not the whole ledger. Entries are immutable, so each
+shard's tree hashes (its leaf hash and completed nodes: ~64 bytes an entry) are read once, with
+one scan, and then kept in memory and extended by every append: proofs and shard loads then
+read no documents at all.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from audit.domain.ledger import Entry
+from audit.domain.ledger import Entry, holder_of
+from audit.domain.merkle import NodeId
 from audit.service.ports import DuplicateEvent, SlotTaken, StoredCheckpoint
 from audit.verify.checkpoint import Checkpoint, ShardHead
 from shared.mongo import DUPLICATE_KEY, Document, insert_many_once, insert_once
 
 SHARDS, LOCATOR, CHECKPOINTS = "ledger_shards", "ledger_locator", "ledger_checkpoints"
-CACHE_ENTRIES = 200_000
 # FerretDB v1 splits an insert into batches of 100 and, after a failed document, goes on with the
 # next batch even when the insert is ordered (measured: a clash at 60 of 200 stored 0-59 and
 # 100-199). Ordered inserts of at most this many documents, one after the other, keep a prefix.
@@ -74,7 +75,7 @@ class MongoLedgerStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
         self._known: set[str] = set()
-        self._cache: OrderedDict[tuple[str, int], Entry] = OrderedDict()
+        self._hashes: dict[str, dict[int, tuple[bytes, tuple[bytes, ...]]]] = {}
 
     def _entries(self, shard: str) -> AsyncCollection[Document]:
         return self._db[shard_collection(shard)]
@@ -97,7 +98,10 @@ class MongoLedgerStore:
             try:
                 await collection.insert_many([_to_doc(e) for e in chunk], ordered=True)
             except BulkWriteError as exc:
+                self._hashes.pop(shard, None)  # part of the chunk may be stored: read again
                 raise await self._clash(exc, chunk, before=start) from exc
+            if shard in self._hashes:
+                self._hashes[shard].update((e.index, (e.leaf, e.nodes)) for e in chunk)
         await insert_many_once(
             self._db[LOCATOR],
             [{"_id": e.event_id, "shard": shard, "index": e.index} for e in entries],
@@ -133,23 +137,26 @@ class MongoLedgerStore:
         last = await self.last(shard)
         return 0 if last is None else last.index + 1
 
-    async def entries_at(self, shard: str, indexes: Iterable[int]) -> dict[int, Entry]:
-        """The shard's entries at these indexes (cached: entries never change)."""
-        wanted = set(indexes)
-        found = {i: self._cache[(shard, i)] for i in wanted if (shard, i) in self._cache}
-        missing = sorted(wanted - set(found))
-        if missing:
-            cursor = self._entries(shard).find({"index": {"$in": missing}})
-            async for doc in cursor:
-                entry = _from_doc(shard, doc)
-                found[entry.index] = entry
-                self._remember(entry)
+    async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """The hashes of these perfect nodes, from the entries that completed them."""
+        hashes = self._hashes.get(shard)
+        if hashes is None or any(holder_of(n) not in hashes for n in wanted):
+            hashes = await self._read_hashes(shard)
+        found = {}
+        for level, index in wanted:
+            held = hashes.get(holder_of((level, index)))
+            if held is not None:
+                found[(level, index)] = held[0] if level == 0 else held[1][level - 1]
         return found
 
-    def _remember(self, entry: Entry) -> None:
-        self._cache[(entry.shard, entry.index)] = entry
-        if len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+    async def _read_hashes(self, shard: str) -> dict[int, tuple[bytes, tuple[bytes, ...]]]:
+        cursor = self._entries(shard).find({}, projection={"index": 1, "leaf": 1, "nodes": 1})
+        hashes = {
+            doc["index"]: (bytes(doc["leaf"]), tuple(bytes(n) for n in doc["nodes"]))
+            async for doc in cursor
+        }
+        self._hashes[shard] = hashes
+        return hashes
 
     async def entry(self, event_id: str) -> Entry | None:
         """One entry by event id, found through the locator (or, after a crash, the shards)."""

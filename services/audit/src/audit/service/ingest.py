@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from audit.domain.ledger import Entry, Record, ShardLog, holders, node_map, shard_name
+from audit.domain.ledger import Record, ShardLog, shard_name
 from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.domain.verdict import ConsentFact, ConsentKind, TermsFact
 from audit.service.ports import (
@@ -104,8 +104,7 @@ class LedgerIngest:
         last = await self._ledger.last(shard)
         size = 0 if last is None else last.index + 1
         wanted = nodes_for_root(tree_size=size)
-        entries: dict[int, Entry] = await self._ledger.entries_at(shard, holders(wanted))
-        nodes = node_map(wanted, entries)
+        nodes = await self._ledger.nodes(shard, wanted)
         tree = CompactRange.from_hashes(size=size, hashes=[nodes[n] for n in wanted])
         self._logs[shard] = ShardLog(
             shard=shard, tree=tree, last_offset=-1 if last is None else last.offset

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from audit.domain.ledger import Entry
+from audit.domain.merkle import NodeId
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
 from audit.verify.checkpoint import Checkpoint
 
@@ -89,8 +90,8 @@ class LedgerStore(Protocol):
     async def tail(self, shard: str, *, start: int) -> list[Entry]:
         """The shard's entries from index `start` on."""
 
-    async def entries_at(self, shard: str, indexes: Iterable[int]) -> dict[int, Entry]:
-        """The shard's entries at these indexes (missing ones are absent)."""
+    async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """The hashes of these perfect tree nodes of the shard (missing ones are absent)."""
 
     async def entry(self, event_id: str) -> Entry | None:
         """One entry by its event id."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from audit.domain.ledger import holders, node_map
 from audit.domain.merkle import (
     GetNode,
     NodeId,
@@ -21,8 +20,7 @@ from audit.verify.checkpoint import ShardHead
 
 
 async def _getter(ledger: LedgerStore, shard: str, wanted: Sequence[NodeId]) -> GetNode:
-    entries = await ledger.entries_at(shard, holders(wanted))
-    return node_getter(node_map(wanted, entries))
+    return node_getter(await ledger.nodes(shard, wanted))
 
 
 async def shard_head(ledger: LedgerStore, shard: str) -> ShardHead:
