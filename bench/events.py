@@ -1,0 +1,186 @@
+"""Realistic CloudEvents (mixed types, many users) and documents shaped like the ledger's."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import bson
+
+from shared.events import make_event
+from shared.events.auth import TokenIssued, UserLoggedIn
+from shared.events.consent import ConsentGranted, ConsentRevoked
+from shared.events.envelope import EventData
+from shared.events.sound import SoundIngested, SoundUploadStarted
+from shared.events.transfer import TransferRecorded
+from shared.mongo import Document
+
+USERS = 20_000
+APPS = 50
+SCOPES = ("user.info.basic", "video.list")
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """An event as it goes on the wire: its id, Kafka key and exact bytes."""
+
+    id: str
+    key: bytes
+    value: bytes
+
+
+def _hex(rng: random.Random, n: int = 8) -> str:
+    return f"{rng.getrandbits(n * 4):0{n}x}"
+
+
+def _login(user: str, app: str, rng: random.Random) -> EventData:
+    return UserLoggedIn(user_key=user, session_id=f"s_{_hex(rng, 16)}")
+
+
+def _token(user: str, app: str, rng: random.Random) -> EventData:
+    return TokenIssued(
+        user_key=user,
+        token_id=f"tok_{_hex(rng, 16)}",
+        app_id=app,
+        pairwise_subject=f"ps_{_hex(rng, 16)}",
+        consent_id=f"c_{user}_{app}",
+        scopes=SCOPES,
+        grant_type="authorization_code",
+        expires_at=datetime.now(UTC),
+    )
+
+
+def _granted(user: str, app: str, rng: random.Random) -> EventData:
+    return ConsentGranted(
+        user_key=user,
+        app_id=app,
+        consent_id=f"c_{user}_{app}",
+        version=1,
+        scopes=SCOPES,
+        terms_version="t1",
+        retention_days=30,
+    )
+
+
+def _revoked(user: str, app: str, rng: random.Random) -> EventData:
+    return ConsentRevoked(user_key=user, app_id=app, consent_id=f"c_{user}_{app}", version=2)
+
+
+def _upload(user: str, app: str, rng: random.Random) -> EventData:
+    return SoundUploadStarted(
+        user_key=user,
+        app_id=app,
+        upload_id=f"up_{_hex(rng)}",
+        consent_id=f"c_{user}_{app}",
+        media_type="audio/flac",
+        declared_size=rng.randrange(1, 10_000_000),
+    )
+
+
+def _sound(user: str, app: str, rng: random.Random) -> EventData:
+    return SoundIngested(
+        user_key=user,
+        app_id=app,
+        upload_id=f"up_{_hex(rng)}",
+        sound_id=f"snd_{_hex(rng)}",
+        media_type="audio/flac",
+        duration_ms=rng.randrange(1_000, 600_000),
+        size_bytes=rng.randrange(1, 10_000_000),
+        sha256=_hex(rng, 64),
+    )
+
+
+def _transfer(user: str, app: str, rng: random.Random) -> EventData:
+    return TransferRecorded(
+        transfer_id=f"tr_{_hex(rng, 12)}",
+        app_id=app,
+        pairwise_subject=f"ps_{_hex(rng, 16)}",
+        user_key=user,
+        consent_id=f"c_{user}_{app}",
+        consent_version=1,
+        terms_version="t1",
+        scopes_used=("user.info.basic",),
+        fields_released=("display_name", "avatar_url"),
+        purpose="login",
+        request_id=f"rq_{_hex(rng)}",
+        released_at=datetime.now(UTC),
+        digest_sha256=_hex(rng, 64),
+    )
+
+
+Maker = Callable[[str, str, random.Random], EventData]
+MIX: tuple[tuple[Maker, int], ...] = (
+    (_login, 30),
+    (_token, 15),
+    (_granted, 10),
+    (_revoked, 5),
+    (_upload, 10),
+    (_sound, 15),
+    (_transfer, 15),
+)
+"""Event kinds and their weights (percent)."""
+
+
+def make_wire(count: int, *, seed: int = 7) -> list[Wire]:
+    """`count` events of mixed types from many users, as wire bytes, in a repeatable mix."""
+    rng = random.Random(seed)
+    makers = [maker for maker, _ in MIX]
+    weights = [weight for _, weight in MIX]
+    out = []
+    for maker in rng.choices(makers, weights=weights, k=count):
+        user = f"u_{rng.randrange(USERS):06d}"
+        app = f"app_{rng.randrange(APPS):03d}"
+        event = make_event(maker(user, app, rng), source="/bench")
+        out.append(Wire(id=event.id, key=event.key(), value=event.to_bytes()))
+    return out
+
+
+def filler_docs(count: int, *, size: int = 500) -> list[Document]:
+    """Plain documents of about `size` bytes of BSON each."""
+    pad = "x" * (size - 90)
+    return [
+        {"_id": str(uuid.uuid4()), "user": f"u_{i % USERS:06d}", "n": i, "payload": pad}
+        for i in range(count)
+    ]
+
+
+def entry_like_docs(wire: list[Wire], *, shards: int = 6) -> list[Document]:
+    """Documents shaped like ledger entries (same fields, same `data` bytes), one per event."""
+    now = datetime.now(UTC)
+    docs: list[Document] = []
+    for i, item in enumerate(wire):
+        index = i // shards
+        docs.append(
+            {
+                "_id": item.id,
+                "shard": f"raw/{i % shards}",
+                "index": index,
+                "offset": index,
+                "leaf": hashlib.sha256(item.value).digest(),
+                "nodes": [os.urandom(32) for _ in range(_trailing_ones(index))],
+                "data": item.value,
+                "type": "bench.raw.v1",
+                "subject": item.key.decode(),
+                "time": now,
+            }
+        )
+    return docs
+
+
+def _trailing_ones(index: int) -> int:
+    """Nodes an append at `index` completes above its leaf (as in the real ledger)."""
+    count = 0
+    while index & 1:
+        count, index = count + 1, index >> 1
+    return count
+
+
+def average_size(docs: list[Any]) -> float:
+    """Mean BSON size of the documents."""
+    return sum(len(bson.encode(d)) for d in docs) / max(1, len(docs))
