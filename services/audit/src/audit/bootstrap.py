@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from audit.adapters.kafka_progress import KafkaProgress
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -24,6 +25,7 @@ from audit.service.proofs import ProofService
 from audit.verify.checkpoint import public_keys_by_id
 from shared.events import audit
 from shared.runtime import Runtime, declare_publications
+from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
 
 PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected)
 
@@ -43,6 +45,7 @@ class Container:
     judge: Judge
     proofs: ProofService
     tokens: UserTokenVerifier | None
+    progress: KafkaProgress
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -63,6 +66,7 @@ class Container:
         """Indexes, topics, consumers, then the checkpoint and judge loops (owned tasks)."""
         await self.prepare()
         await self.runtime.start()
+        await self.progress.start()
         self.tasks = [
             asyncio.create_task(self.checkpointer.run(), name="checkpointer"),
             asyncio.create_task(
@@ -78,6 +82,7 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks = []
+        await self.progress.stop()
         await self.runtime.stop()
 
 
@@ -101,6 +106,12 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         interval_s=settings.checkpoint_interval_s,
     )
     ingest.on_appended = checkpointer.note
+    progress = KafkaProgress(
+        bootstrap=settings.kafka_bootstrap_servers,
+        group_id=settings.ledger_group,
+        topics=(CONSENT_EVENTS, AUTH_EVENTS),
+        partitions=DOMAIN_PARTITIONS,
+    )
     container = Container(
         settings=settings,
         runtime=runtime,
@@ -110,9 +121,10 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         facts=facts,
         ingest=ingest,
         checkpointer=checkpointer,
-        judge=Judge(facts=facts, publisher=runtime.publisher),
+        judge=Judge(facts=facts, publisher=runtime.publisher, progress=progress),
         proofs=ProofService(ledger=ledger, checkpoints=checkpoints),
         tokens=_tokens(settings),
+        progress=progress,
     )
     return container
 

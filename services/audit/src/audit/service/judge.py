@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from audit.domain.verdict import TransferFact, Verdict, judge
+from audit.domain.watermarks import Watermarks
 from audit.service.checkpoints import EventPublisher
-from audit.service.ports import FactStore, TransferRow
+from audit.service.ports import FactStore, Progress, TransferRow
 from shared.events import CloudEvent, make_event
 from shared.events.audit import ViolationDetected
+from shared.topics import AUTH_EVENTS, CONSENT_EVENTS
 
 log = logging.getLogger(__name__)
 _VIOLATIONS = uuid.UUID("6f1d0a52-8c1e-4f7e-9d2b-3a9c5e7b1f40")
@@ -31,13 +33,19 @@ class Judge:
         *,
         facts: FactStore,
         publisher: EventPublisher,
+        progress: Progress | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._facts, self._publisher, self._clock = facts, publisher, clock
+        self._progress, self._marks = progress, Watermarks()
 
     async def run_once(self, *, limit: int = 500) -> int:
         """Judge every due transfer (two reads per batch); returns how many were judged."""
-        due = await self._facts.due(now=self._clock(), limit=limit)
+        now = self._clock()
+        if self._progress is not None:
+            ends, committed = await self._progress.offsets()
+            self._marks.observe(now=now.timestamp(), ends=ends, committed=committed)
+        due = [t for t in await self._facts.due(now=now, limit=limit) if self._complete(t)]
         if not due:
             return 0
         consents, terms = await self._facts.timelines(
@@ -60,6 +68,17 @@ class Judge:
                 await self._publisher.publish(self._violation(transfer, verdict))
             await self._facts.record_verdict(transfer, verdict)
         return len(due)
+
+    def _complete(self, transfer: TransferRow) -> bool:
+        """Has the ledger stored every consent and terms event from before this transfer?"""
+        if self._progress is None:  # replay: everything is already stored
+            return True
+        moment = transfer.at.timestamp()
+        user = self._progress.partition(transfer.data["user_key"])
+        app = self._progress.partition(transfer.data["app_id"])
+        return self._marks.covers((CONSENT_EVENTS, user), moment) and self._marks.covers(
+            (AUTH_EVENTS, app), moment
+        )
 
     async def run(self, *, interval_s: float) -> None:
         """Until cancelled."""

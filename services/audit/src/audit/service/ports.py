@@ -100,6 +100,16 @@ class LedgerStore(Protocol):
         """Every entry of the shard in stored index order."""
 
 
+class Progress(Protocol):
+    """Where the ledger's consumer group stands on the topics verdicts depend on."""
+
+    def partition(self, key: str) -> int:
+        """The partition a key is produced to."""
+
+    async def offsets(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """End offsets and the group's committed offsets, by (topic, partition)."""
+
+
 class CheckpointStore(Protocol):
     """Signed checkpoints, insert-only."""
 
