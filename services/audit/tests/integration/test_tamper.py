@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -108,9 +107,6 @@ def forged_record(offset: int) -> Record:
         shard=SHARD,
         offset=offset,
         data=event.to_bytes(),
-        type=event.type,
-        subject=event.subject,
-        time=datetime.now(UTC),
     )
 
 

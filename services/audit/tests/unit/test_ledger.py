@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from audit.domain.integrity import Anchor, audit_shard
 from audit.domain.ledger import Record, ShardLog, holder_of, holders, node_map
@@ -16,8 +15,6 @@ from audit.domain.merkle import (
     root_from_leaf_hashes,
 )
 
-NOW = datetime(2026, 11, 25, tzinfo=UTC)
-
 
 def record(i: int) -> Record:
     data = json.dumps({"id": f"e{i}", "n": i}).encode()
@@ -26,9 +23,6 @@ def record(i: int) -> Record:
         shard="s/0",
         offset=10 + i,
         data=data,
-        type="t.x.v1",
-        subject="u",
-        time=NOW,
     )
 
 

@@ -41,31 +41,32 @@ async def create_ledger_indexes(db: AsyncDatabase[Document]) -> None:
 
 
 def _to_doc(entry: Entry) -> Document:
+    # Few fields: FerretDB's cost grows with each field it encodes and decodes (measured:
+    # packing the hashes into one value sped both inserts and reads up markedly).
     return {
         "_id": entry.event_id,
         "index": entry.index,
         "offset": entry.offset,
-        "leaf": entry.leaf,
-        "nodes": list(entry.nodes),
+        "h": entry.leaf + b"".join(entry.nodes),
         "data": entry.data,
-        "type": entry.type,
-        "subject": entry.subject,
-        "time": entry.time,
     }
 
 
+def _hashes(packed: bytes) -> tuple[bytes, tuple[bytes, ...]]:
+    """Leaf hash and completed nodes from their packed form (32 bytes each)."""
+    return packed[:32], tuple(packed[i : i + 32] for i in range(32, len(packed), 32))
+
+
 def _from_doc(shard: str, doc: Document) -> Entry:
+    leaf, nodes = _hashes(bytes(doc["h"]))
     return Entry(
         event_id=doc["_id"],
         shard=shard,
         index=doc["index"],
         offset=doc["offset"],
-        leaf=bytes(doc["leaf"]),
-        nodes=tuple(bytes(n) for n in doc["nodes"]),
+        leaf=leaf,
+        nodes=nodes,
         data=bytes(doc["data"]),
-        type=doc["type"],
-        subject=doc["subject"],
-        time=doc["time"],
     )
 
 
@@ -150,11 +151,8 @@ class MongoLedgerStore:
         return found
 
     async def _read_hashes(self, shard: str) -> dict[int, tuple[bytes, tuple[bytes, ...]]]:
-        cursor = self._entries(shard).find({}, projection={"index": 1, "leaf": 1, "nodes": 1})
-        hashes = {
-            doc["index"]: (bytes(doc["leaf"]), tuple(bytes(n) for n in doc["nodes"]))
-            async for doc in cursor
-        }
+        cursor = self._entries(shard).find({}, projection={"index": 1, "h": 1})
+        hashes = {doc["index"]: _hashes(bytes(doc["h"])) async for doc in cursor}
         self._hashes[shard] = hashes
         return hashes
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from audit.domain.merkle import CompactRange, NodeId, leaf_hash
 
@@ -27,9 +26,6 @@ class Record:
     shard: str
     offset: int
     data: bytes
-    type: str
-    subject: str
-    time: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +39,6 @@ class Entry:
     leaf: bytes
     nodes: tuple[bytes, ...]
     data: bytes
-    type: str
-    subject: str
-    time: datetime
 
     def node(self, level: int) -> bytes:
         """The perfect node at `level` that this entry completed (level 0: its leaf)."""
@@ -98,9 +91,6 @@ class ShardLog:
             leaf=completed[0].hash,
             nodes=tuple(n.hash for n in completed[1:]),
             data=record.data,
-            type=record.type,
-            subject=record.subject,
-            time=record.time,
         )
 
 

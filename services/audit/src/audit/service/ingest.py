@@ -122,15 +122,7 @@ class LedgerIngest:
 
 def _record(shard: str, delivery: Delivery) -> Record:
     event = delivery.event
-    return Record(
-        event_id=event.id,
-        shard=shard,
-        offset=delivery.origin.offset,
-        data=delivery.raw,
-        type=event.type,
-        subject=event.subject,
-        time=event.time,
-    )
+    return Record(event_id=event.id, shard=shard, offset=delivery.origin.offset, data=delivery.raw)
 
 
 def facts_of(deliveries: Sequence[Delivery]) -> Facts:
