@@ -64,6 +64,12 @@ async def test_events_from_several_producers_have_inclusion_proofs_under_a_signe
         assert response.entry.shard.startswith(event.data.TOPIC + "/")
         assert checkpoint.shard_head(response.entry.shard).size > response.entry.index
 
+    narrowed = await audit.http.get(
+        f"/ledger/entries/{sent[-1].id}", params={"subject": sent[-1].subject}
+    )
+    assert narrowed.status_code == 200
+    assert narrowed.json()["entry"]["id"] == sent[-1].id
+
     # The same check from outside, with only the public key and the JSON: the verify command.
     (tmp_path / "entry.json").write_text(json.dumps(body))
     key = (await audit.http.get("/ledger/keys")).json()["keys"][0]["public_key"]

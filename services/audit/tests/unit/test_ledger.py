@@ -55,3 +55,13 @@ def test_a_clean_shard_audits_clean_against_its_anchors() -> None:
     [finding] = audit_shard("s/0", entries[:12], anchors)
     assert finding.index == 12
     assert "tail cut off" in finding.problem
+
+
+def test_an_anchor_at_size_zero_does_not_hide_the_others() -> None:
+    log = ShardLog(shard="s/0", tree=CompactRange())
+    entries = [log.append(record(i)) for i in range(3)]
+    empty = CompactRange().root()
+    anchors = [Anchor("cp0", 0, empty), Anchor("cp3", 3, log.root())]
+    assert audit_shard("s/0", entries, anchors) == []
+    [finding] = audit_shard("s/0", entries, [Anchor("bad", 0, b"\x01" * 32)])
+    assert "non-empty root" in finding.problem

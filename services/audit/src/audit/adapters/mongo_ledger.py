@@ -10,6 +10,7 @@ read no documents at all.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from pymongo import ASCENDING, DESCENDING
@@ -21,9 +22,9 @@ from audit.domain.ledger import Entry, holder_of
 from audit.domain.merkle import NodeId
 from audit.service.ports import DuplicateEvent, SlotTaken, StoredCheckpoint
 from audit.verify.checkpoint import Checkpoint, ShardHead
-from shared.mongo import DUPLICATE_KEY, Document, insert_many_once, insert_once
+from shared.mongo import DUPLICATE_KEY, Document, insert_once
 
-SHARDS, LOCATOR, CHECKPOINTS = "ledger_shards", "ledger_locator", "ledger_checkpoints"
+SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
 # FerretDB v1 splits an insert into batches of 100 and, after a failed document, goes on with the
 # next batch even when the insert is ordered (measured: a clash at 60 of 200 stored 0-59 and
 # 100-199). Ordered inserts of at most this many documents, one after the other, keep a prefix.
@@ -103,10 +104,6 @@ class MongoLedgerStore:
                 raise await self._clash(exc, chunk, before=start) from exc
             if shard in self._hashes:
                 self._hashes[shard].update((e.index, (e.leaf, e.nodes)) for e in chunk)
-        await insert_many_once(
-            self._db[LOCATOR],
-            [{"_id": e.event_id, "shard": shard, "index": e.index} for e in entries],
-        )
 
     async def _clash(
         self, exc: BulkWriteError, entries: Sequence[Entry], *, before: int
@@ -156,12 +153,16 @@ class MongoLedgerStore:
         self._hashes[shard] = hashes
         return hashes
 
-    async def entry(self, event_id: str) -> Entry | None:
-        """One entry by event id, found through the locator (or, after a crash, the shards)."""
-        located = await self._db[LOCATOR].find_one({"_id": event_id})
-        shards = [located["shard"]] if located else await self.shards()
-        for shard in shards:
-            doc = await self._entries(shard).find_one({"_id": event_id})
+    async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
+        """One entry by event id; with the subject's partition only that partition's shards
+        are read (no separate locator: it would double the documents written per event)."""
+        shards = [
+            s for s in await self.shards() if partition is None or s.endswith(f"/{partition}")
+        ]
+        found = await asyncio.gather(
+            *(self._entries(s).find_one({"_id": event_id}) for s in shards)
+        )
+        for shard, doc in zip(shards, found, strict=True):
             if doc is not None:
                 return _from_doc(shard, doc)
         return None

@@ -65,6 +65,18 @@ def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor])
     tree, previous_offset = CompactRange(), -1
     pending = sorted(anchors, key=lambda a: a.size)
     interval_start = 0
+    while pending and pending[0].size == 0:  # a shard registered before its first entry
+        anchor = pending.pop(0)
+        if anchor.root != tree.root():
+            return [
+                Finding(
+                    shard,
+                    0,
+                    None,
+                    f"signed checkpoint {anchor.checkpoint_id} has a "
+                    "non-empty root for an empty tree",
+                )
+            ]
     for entry in entries:
         problem = _entry_problem(entry, expected=tree.size, previous_offset=previous_offset)
         if problem is None:

@@ -65,10 +65,17 @@ async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
 
 
 @router.get("/ledger/entries/{event_id}", tags=["ledger"], responses=_ERRORS)
-async def inclusion(c: Deps, event_id: str, checkpoint_id: Checkpoint = None) -> dict[str, Any]:
-    """An entry with its inclusion proof against a checkpoint (default: the latest)."""
+async def inclusion(
+    c: Deps,
+    event_id: str,
+    checkpoint_id: Checkpoint = None,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """An entry with its inclusion proof against a checkpoint (default: the latest); giving
+    the event's subject (its Kafka key) narrows the search to one partition's shards."""
+    partition = c.progress.partition(subject) if subject else None
     try:
-        return await c.proofs.inclusion(event_id, checkpoint_id=checkpoint_id)
+        return await c.proofs.inclusion(event_id, checkpoint_id=checkpoint_id, partition=partition)
     except (NotFound, NotCovered) as exc:
         raise _problem(exc) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -64,9 +65,16 @@ class LedgerIngest:
             by_shard.setdefault(
                 shard_name(topic=d.origin.topic, partition=d.origin.partition), []
             ).append(d)
-        appended = 0
-        for shard, items in by_shard.items():
-            appended += await self._append(shard, items)
+        # Shards are independent trees: append them concurrently, but let every append finish
+        # before a failure escapes, so a retry never races an append still in flight.
+        results = await asyncio.gather(
+            *(self._append(shard, items) for shard, items in by_shard.items()),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        appended = sum(r for r in results if isinstance(r, int))
         await self._facts.add(facts_of(deliveries))
         self.on_appended(appended)
 

@@ -93,8 +93,8 @@ class LedgerStore(Protocol):
     async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
         """The hashes of these perfect tree nodes of the shard (missing ones are absent)."""
 
-    async def entry(self, event_id: str) -> Entry | None:
-        """One entry by its event id."""
+    async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
+        """One entry by event id (narrowed to one partition's shards when it is known)."""
 
     def scan(self, shard: str) -> AsyncIterator[Entry]:
         """Every entry of the shard in stored index order."""

@@ -44,9 +44,11 @@ class ProofService:
             )
         return found
 
-    async def inclusion(self, event_id: str, *, checkpoint_id: str | None) -> dict[str, Any]:
+    async def inclusion(
+        self, event_id: str, *, checkpoint_id: str | None, partition: int | None = None
+    ) -> dict[str, Any]:
         """The entry, its inclusion proof and the checkpoint the proof is for."""
-        entry = await self._ledger.entry(event_id)
+        entry = await self._ledger.entry(event_id, partition=partition)
         if entry is None:
             raise NotFound(f"no ledger entry for event {event_id}")
         stored = await self.checkpoint(checkpoint_id)
