@@ -53,7 +53,7 @@ def loader() -> Path:
         check=False,
     )
     if done.returncode != 0 and shutil.which("go") is None:
-        pytest.skip(f"the compose loader is not built and `go` is missing:\n{done.stderr}")
+        pytest.fail(f"the compose loader is not built and `go` is missing:\n{done.stderr}")
     assert done.returncode == 0, done.stderr
     path = Path(done.stdout.strip())
     assert path.is_file(), done.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -29,7 +28,7 @@ from .common import (
     write_atomic,
 )
 from .postgres import pg_up
-from .process import Component, spawn, stop_component, wait_ready
+from .process import Component, reuse_running, spawn, stop_component, wait_ready
 
 # --------------------------------------------------------------------------- protocol probe
 
@@ -177,12 +176,13 @@ def _ferretdb_running(pid: int, port: int, pg_port: int, timeout: float) -> int:
             f"ferretdb is running on port {st.get('port')} (postgres {st.get('pg_port')}), "
             f"not {port} (postgres {pg_port}): run `servers.py ferretdb down` first"
         )
-    with contextlib.suppress(Exception):
-        if mongo_ping(port):
-            say(f"ferretdb: already running (pid {pid}, mongodb://{HOST}:{port}/)")
-            return port
-    step(f"ferretdb: pid {pid} alive but not answering yet, waiting ...")
-    wait_ready(FERRETDB, lambda: mongo_ping(port), timeout, pid=pid)
+    reuse_running(
+        FERRETDB,
+        pid=pid,
+        probe=lambda: mongo_ping(port),
+        where=f"mongodb://{HOST}:{port}/",
+        timeout=timeout,
+    )
     return port
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from .common import (
     write_atomic,
 )
 from .kafka_jars import java_bin, kafka_jars
-from .process import Component, spawn, stop_component, wait_ready
+from .process import Component, reuse_running, spawn, stop_component, wait_ready
 
 INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$")
 
@@ -193,12 +192,9 @@ def _kafka_running(
             f"{st.get('port')}/{st.get('controller_port')}, "
             f"not {port}/{cport}: run `servers.py kafka down --instance {instance}` first"
         )
-    with contextlib.suppress(Exception):
-        if kafka_probe(port):
-            say(f"{comp.name}: already running (pid {pid}, {HOST}:{port})")
-            return port
-    step(f"{comp.name}: pid {pid} alive but not answering yet, waiting ...")
-    wait_ready(comp, lambda: kafka_probe(port), timeout, pid=pid)
+    reuse_running(
+        comp, pid=pid, probe=lambda: kafka_probe(port), where=f"{HOST}:{port}", timeout=timeout
+    )
     return port
 
 

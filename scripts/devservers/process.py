@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .common import RUN, STOP_TIMEOUTS, Failure, step, tail, write_atomic
+from .common import RUN, STOP_TIMEOUTS, Failure, say, step, tail, write_atomic
 
 
 def pid_alive(pid: int) -> bool:
@@ -179,6 +179,18 @@ def wait_ready(
         if exited or time.monotonic() - t0 > timeout:
             _give_up(comp, exited, last_err, timeout, proc, pid)
         time.sleep(0.2)
+
+
+def reuse_running(
+    comp: Component, *, pid: int, probe: Callable[[], bool], where: str, timeout: float
+) -> None:
+    """A server this script started is alive: use it once it answers (waiting if need be)."""
+    with contextlib.suppress(Exception):
+        if probe():
+            say(f"{comp.name}: already running (pid {pid}, {where})")
+            return
+    step(f"{comp.name}: pid {pid} alive but not answering yet, waiting ...")
+    wait_ready(comp, probe, timeout, pid=pid)
 
 
 def _exited(proc: subprocess.Popen[bytes] | None, pid: int | None) -> str | None:
