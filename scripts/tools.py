@@ -28,19 +28,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-LOCAL = REPO / ".local"
-BIN = LOCAL / "cache" / "bin"
-RUN = LOCAL / "run"
+from devservers.common import CACHE, locked
+
+BIN = CACHE / "bin"
 
 COMPOSE_GO_MODULE = "github.com/compose-spec/compose-go/v2"
 COMPOSE_GO_VERSION = "v2.16.2"
@@ -56,22 +53,6 @@ class Failure(Exception):
 def step(message: str) -> None:
     """Progress goes to stderr so stdout carries only the result (a path)."""
     print(f"[tools] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def locked(name: str) -> Iterator[None]:
-    """Serialise work on one tool between concurrent invocations (tests, other scripts)."""
-    RUN.mkdir(parents=True, exist_ok=True)
-    fd = os.open(RUN / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            step(f"waiting for another tools.py working on {name} ...")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def is_compose_loader(path: Path) -> bool:
@@ -94,7 +75,7 @@ def ensure_compose_loader() -> Path:
     """Build compose-go's loader once (`go install`, ~1-2 min cold), return its path."""
     if is_compose_loader(COMPOSE_LOADER):
         return COMPOSE_LOADER
-    with locked("compose-loader"):
+    with locked("compose-loader", tell=step, who="tools.py"):
         if is_compose_loader(COMPOSE_LOADER):  # built meanwhile by a concurrent invocation
             return COMPOSE_LOADER
         BIN.mkdir(parents=True, exist_ok=True)

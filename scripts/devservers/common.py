@@ -7,7 +7,7 @@ import fcntl
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -81,15 +81,17 @@ def ensure_dirs() -> None:
 
 
 @contextlib.contextmanager
-def locked(name: str) -> Iterator[None]:
-    """Serialise work on one component between concurrent invocations."""
+def locked(
+    name: str, *, tell: Callable[[str], None] = step, who: str = "servers.py"
+) -> Iterator[None]:
+    """Serialise work on one component (or tool) between concurrent invocations."""
     ensure_dirs()
     fd = os.open(RUN / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            step(f"waiting for another servers.py working on {name} ...")
+            tell(f"waiting for another {who} working on {name} ...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
