@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from bench.env import BenchEnv
 from bench.events import Wire
 from shared.events import CONTENT_TYPE
-from shared.kafka.broker import make_broker
+from shared.kafka.broker import make_broker, topic_partitions
 from shared.kafka.consumer import BatchHandler, RetryPolicy
 from shared.kafka.publisher import DurablePublisher
 from shared.kafka.subscribe import subscribe_batch
@@ -126,7 +126,7 @@ async def raw_consume(bootstrap: str, topic: str) -> tuple[int, float, float]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        parts = await topic_partitions(consumer, topic)
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -141,14 +141,6 @@ async def raw_consume(bootstrap: str, topic: str) -> tuple[int, float, float]:
         return count, done - started, done - first
     finally:
         await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    found = consumer.partitions_for_topic(topic)
-    if not found:
-        await consumer._client.force_metadata_update()
-        found = consumer.partitions_for_topic(topic)
-    return set(found or ())
 
 
 @asynccontextmanager

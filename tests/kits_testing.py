@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from shared.kafka.broker import topic_partitions
+
 HOW_TO_START = (
     "no servers for integration tests: run `make check` (it starts them), or "
     '`python3 scripts/servers.py up && eval "$(python3 scripts/servers.py env)"`, '
@@ -96,20 +98,9 @@ async def start_group_at_end(bootstrap: str, *, group_id: str, topics: list[str]
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            )
-        ]
+        partitions = [tp for topic in topics for tp in await topic_partitions(consumer, topic)]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({tp: offset for tp, offset in ends.items()})
     finally:
         await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 
@@ -60,3 +61,12 @@ async def ensure_topics(*, bootstrap_servers: str, topics: Iterable[TopicSpec]) 
         return [spec.name for spec in missing]
     finally:
         await admin.close()
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A topic's partitions, asking the broker when the client has not seen the topic yet."""
+    found = consumer.partitions_for_topic(topic)
+    if not found:
+        await consumer._client.force_metadata_update()  # aiokafka has no public refresh
+        found = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(found or ())]

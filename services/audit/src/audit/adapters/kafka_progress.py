@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from audit.domain.watermarks import Partition
+from shared.kafka.broker import topic_partitions
 
 
 def partition_of(key: str, *, partitions: int) -> int:
@@ -49,11 +50,7 @@ class KafkaProgress:
         """(end offsets, committed offsets of the ledger group) of every watched partition."""
         if self._consumer is None or self._admin is None:
             raise RuntimeError("KafkaProgress.start() first")
-        parts = [
-            TopicPartition(t, p)
-            for t in self._topics
-            for p in sorted(self._consumer.partitions_for_topic(t) or await self._load(t))
-        ]
+        parts = [tp for t in self._topics for tp in await topic_partitions(self._consumer, t)]
         ends = await self._consumer.end_offsets(parts)
         committed = await self._admin.list_consumer_group_offsets(self._group, partitions=parts)
         return (
@@ -64,8 +61,3 @@ class KafkaProgress:
                 if meta is not None and meta.offset >= 0
             },
         )
-
-    async def _load(self, topic: str) -> set[int]:
-        assert self._consumer is not None
-        await self._consumer._client.force_metadata_update()
-        return self._consumer.partitions_for_topic(topic) or set()

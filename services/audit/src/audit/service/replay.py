@@ -24,6 +24,7 @@ from audit.verify.encoding import b64decode_strict
 from audit.verify.errors import CheckpointFormatError, VerifyError
 from shared.events import InvalidEvent, parse
 from shared.events.audit import CheckpointSigned
+from shared.kafka.broker import topic_partitions
 from shared.kafka.consumer import Delivery, Origin
 from shared.topics import AUDIT_EVENTS
 
@@ -61,9 +62,7 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartit
     )
     await consumer.start()
     try:
-        parts = [
-            TopicPartition(t, p) for t in topics for p in sorted(await _partitions(consumer, t))
-        ]
+        parts = [tp for t in topics for tp in await topic_partitions(consumer, t)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
@@ -77,14 +76,6 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartit
         return out
     finally:
         await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    found = consumer.partitions_for_topic(topic)
-    if not found:
-        await consumer._client.force_metadata_update()
-        found = consumer.partitions_for_topic(topic)
-    return set(found or ())
 
 
 def deliveries(records: Sequence[Any]) -> tuple[list[Delivery], int]:
