@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from audit.domain.integrity import Anchor, audit_shard
-from audit.domain.ledger import Record, ShardLog, holder_of, holders, node_map
+from audit.domain.ledger import Record, ShardLog, holder_of
 from audit.domain.merkle import (
     CompactRange,
     inclusion_proof,
@@ -35,7 +35,7 @@ def test_entries_hold_the_nodes_needed_for_every_proof() -> None:
         for index in range(size):
             wanted = nodes_for_inclusion(index=index, tree_size=size)
             assert all(holder_of(n) < size for n in wanted)
-            got = node_map(wanted, {i: entries[i] for i in holders(wanted)})
+            got = {(lv, i): entries[holder_of((lv, i))].node(lv) for lv, i in wanted}
             proof = inclusion_proof_from_store(
                 index=index, tree_size=size, get_node=node_getter(got)
             )

@@ -7,7 +7,6 @@ proof reads O(log n) entries by index instead of the whole tree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from audit.domain.merkle import CompactRange, NodeId, leaf_hash
@@ -98,15 +97,3 @@ def holder_of(node: NodeId) -> int:
     """The index of the entry that stores perfect node (level, index)."""
     level, index = node
     return ((index + 1) << level) - 1
-
-
-def holders(nodes: Iterable[NodeId]) -> set[int]:
-    """The entry indexes to read for these nodes."""
-    return {holder_of(node) for node in nodes}
-
-
-def node_map(nodes: Iterable[NodeId], entries: Mapping[int, Entry]) -> dict[NodeId, bytes]:
-    """The hashes of the wanted nodes, read from the entries that hold them."""
-    return {
-        (level, index): entries[holder_of((level, index))].node(level) for level, index in nodes
-    }
