@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.asynchronous.database import AsyncDatabase
 
+from audit.adapters.chunks import decode_chunk, encode_chunk
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -84,6 +86,26 @@ async def entries(db: AsyncDatabase[dict[str, Any]]) -> list[Entry]:
     return [e async for e in MongoLedgerStore(db).scan(SHARD)]
 
 
+async def edit(
+    db: AsyncDatabase[dict[str, Any]], change: Callable[[list[Entry]], list[Entry]]
+) -> None:
+    """What a forger with write access to the database does to a few entries: rewrite the
+    chunks that hold them, keeping every other stored field (hashes, nodes, offsets) as it was."""
+    async for doc in db[ENTRIES].find({}):
+        stored = decode_chunk(SHARD, doc).entries()
+        changed = change(stored)
+        if changed != stored:
+            await db[ENTRIES].delete_one({"_id": doc["_id"]})
+            if changed:
+                await db[ENTRIES].insert_one({**encode_chunk(changed), "_id": doc["_id"]})
+
+
+def flip_byte(entry: Entry, at: int) -> Entry:
+    data = bytearray(entry.data)
+    data[at] ^= 0x01
+    return dataclasses.replace(entry, data=bytes(data))
+
+
 async def rewrite(db: AsyncDatabase[dict[str, Any]], new: list[Entry]) -> None:
     """What a forger with write access to the database does: replace the shard wholesale."""
     await db[ENTRIES].delete_many({})
@@ -117,33 +139,50 @@ async def test_an_untouched_ledger_passes(ledger: AsyncDatabase[dict[str, Any]])
 
 
 async def test_one_changed_byte_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    doc = await ledger[ENTRIES].find_one({"index": 7})
-    assert doc is not None
-    data = bytearray(doc["data"])
-    data[40] ^= 0x01
-    await ledger[ENTRIES].delete_one({"_id": doc["_id"]})
-    await ledger[ENTRIES].insert_one({**doc, "data": bytes(data)})
+    seventh = (await entries(ledger))[7]
+    await edit(ledger, lambda chunk: [flip_byte(e, 40) if e.index == 7 else e for e in chunk])
     [finding] = (await audit_of(ledger)).findings
-    assert (finding.shard, finding.index, finding.event_id) == (SHARD, 7, doc["_id"])
+    assert (finding.shard, finding.index, finding.event_id) == (SHARD, 7, seventh.event_id)
     assert "does not match its leaf hash" in finding.problem
 
 
 async def test_a_deleted_entry_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    await ledger[ENTRIES].delete_one({"index": 12})
+    await edit(ledger, lambda chunk: [e for e in chunk if e.index != 12])
     [finding] = (await audit_of(ledger)).findings
     assert finding.index == 12
     assert "missing (deleted)" in finding.problem
 
 
+async def test_a_deleted_chunk_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    await edit(ledger, lambda chunk: [] if chunk[0].index == 20 else chunk)
+    [finding] = (await audit_of(ledger)).findings
+    assert finding.index == 20
+    assert "missing (deleted)" in finding.problem
+
+
 async def test_two_swapped_entries_are_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    five, six = [await ledger[ENTRIES].find_one({"index": i}) for i in (5, 6)]
-    assert five is not None
-    assert six is not None
-    await ledger[ENTRIES].delete_many({"_id": {"$in": [five["_id"], six["_id"]]}})
-    await ledger[ENTRIES].insert_many([{**six, "index": 5}, {**five, "index": 6}])
+    def swap(chunk: list[Entry]) -> list[Entry]:
+        by_index = {e.index: e for e in chunk}
+        if 5 not in by_index:
+            return chunk
+        five, six = by_index[5], by_index[6]
+        swapped = {5: dataclasses.replace(six, index=5), 6: dataclasses.replace(five, index=6)}
+        return [swapped.get(e.index, e) for e in chunk]
+
+    await edit(ledger, swap)
     [finding] = (await audit_of(ledger)).findings
     assert finding.index in (5, 6)
     assert "nodes do not match" in finding.problem or "swapped" in finding.problem
+
+
+async def test_a_malformed_chunk_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+    doc = await ledger[ENTRIES].find_one({"_id": 30})
+    assert doc is not None
+    await ledger[ENTRIES].delete_one({"_id": 30})
+    await ledger[ENTRIES].insert_one({**doc, "z": bytes(doc["z"])[:-1]})
+    [finding] = (await audit_of(ledger)).findings
+    assert (finding.index, finding.event_id) == (30, None)
+    assert "malformed" in finding.problem
 
 
 async def test_two_swapped_entries_with_recomputed_hashes_are_located(
@@ -182,7 +221,7 @@ async def test_a_forged_entry_with_rewritten_offsets_is_located_by_the_signed_ro
 
 
 async def test_a_cut_tail_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    await ledger[ENTRIES].delete_many({"index": {"$gte": 35}})
+    await edit(ledger, lambda chunk: [e for e in chunk if e.index < 35])
     [finding] = (await audit_of(ledger)).findings
     assert finding.index == 35
     assert "tail cut off" in finding.problem

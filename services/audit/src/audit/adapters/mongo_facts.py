@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
 from audit.service.ports import Facts, TransferRow
+from shared.aio import settle
 from shared.mongo import Document, insert_many_once, insert_once
 
 CONSENTS, TERMS, TRANSFERS = "consent_facts", "terms_facts", "transfers"
@@ -32,51 +33,57 @@ class MongoFactStore:
         self._grace_s = grace_s
 
     async def add(self, facts: Facts) -> None:
-        """Store facts (a redelivery collides on the event id); transfers become pending."""
-        await insert_many_once(
-            self._db[CONSENTS],
-            [
-                {
-                    "_id": r.event_id,
-                    "user_key": r.user_key,
-                    "app_id": r.app_id,
-                    "consent_id": r.fact.consent_id,
-                    "version": r.fact.version,
-                    "kind": r.fact.kind,
-                    "at": r.fact.at,
-                    "scopes": sorted(r.fact.scopes),
-                    "terms_version": r.fact.terms_version,
-                }
-                for r in facts.consents
-            ],
-        )
-        await insert_many_once(
-            self._db[TERMS],
-            [
-                {
-                    "_id": r.event_id,
-                    "app_id": r.app_id,
-                    "terms_version": r.fact.terms_version,
-                    "at": r.fact.at,
-                }
-                for r in facts.terms
-            ],
-        )
-        await insert_many_once(
-            self._db[TRANSFERS],
-            [{"_id": t.event_id, "data": t.data, "at": t.at} for t in facts.transfers],
-        )
-        await insert_many_once(
-            self._db[PENDING],
-            [
-                {
-                    "_id": t.event_id,
-                    "due": t.at.timestamp() + self._grace_s,
-                    "data": t.data,
-                    "at": t.at,
-                }
-                for t in facts.transfers
-            ],
+        """Store facts (a redelivery collides on the event id); transfers become pending.
+
+        The four inserts are independent and each idempotent, so they run concurrently; a
+        failure of one fails the batch, whose retry stores what is missing.
+        """
+        await settle(
+            insert_many_once(
+                self._db[CONSENTS],
+                [
+                    {
+                        "_id": r.event_id,
+                        "user_key": r.user_key,
+                        "app_id": r.app_id,
+                        "consent_id": r.fact.consent_id,
+                        "version": r.fact.version,
+                        "kind": r.fact.kind,
+                        "at": r.fact.at,
+                        "scopes": sorted(r.fact.scopes),
+                        "terms_version": r.fact.terms_version,
+                    }
+                    for r in facts.consents
+                ],
+            ),
+            insert_many_once(
+                self._db[TERMS],
+                [
+                    {
+                        "_id": r.event_id,
+                        "app_id": r.app_id,
+                        "terms_version": r.fact.terms_version,
+                        "at": r.fact.at,
+                    }
+                    for r in facts.terms
+                ],
+            ),
+            insert_many_once(
+                self._db[TRANSFERS],
+                [{"_id": t.event_id, "data": t.data, "at": t.at} for t in facts.transfers],
+            ),
+            insert_many_once(
+                self._db[PENDING],
+                [
+                    {
+                        "_id": t.event_id,
+                        "due": t.at.timestamp() + self._grace_s,
+                        "data": t.data,
+                        "at": t.at,
+                    }
+                    for t in facts.transfers
+                ],
+            ),
         )
 
     async def due(self, *, now: datetime, limit: int) -> list[TransferRow]:

@@ -1,181 +1,237 @@
 """MongoDB storage of the ledger and its checkpoints: insert and read, never update or delete.
 
-One collection per shard (`ledger.<topic>.<partition>`): FerretDB v1 evaluates filters without
-its indexes (measured: an `_id` lookup scans the table), so keeping each shard's entries apart
-keeps every read proportional to one shard, not the whole ledger. Entries are immutable, so each
-shard's tree hashes (its leaf hash and completed nodes: ~64 bytes an entry) are read once, with
-one scan, and then kept in memory and extended by every append: proofs and shard loads then
-read no documents at all.
+One collection per shard (`ledger.<topic>.<partition>`), and in it one document per *chunk*:
+the consecutive entries one append stored (`audit.adapters.chunks` has the format), keyed by
+the index of its first entry. A chunk's `_id` is the tree size its writer saw: two writers of
+the same shard collide on it and the later one reloads (a writer only ever writes at a size
+that was once the true size, and every such size except the current one starts a stored chunk).
+
+The hashes, event ids and last offset of a shard (about 150 bytes an entry) are kept in memory
+after one read and extended by every append: proofs, shard loads and duplicate checks then read
+no documents. Reads stream in natural (insertion) order and are put in index order here:
+FerretDB sorts in Go after reading every document, so a sorted read cannot start early.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+from bisect import bisect_right
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError
 
-from audit.domain.ledger import Entry, holder_of
-from audit.domain.merkle import NodeId
-from audit.service.ports import DuplicateEvent, SlotTaken, StoredCheckpoint
+from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.domain.ledger import Entry, Run, hashes_before, holder_of
+from audit.domain.merkle import HASH_SIZE, NodeId
+from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken, StoredCheckpoint
 from audit.verify.checkpoint import Checkpoint, ShardHead
-from shared.mongo import DUPLICATE_KEY, Document, insert_once
+from shared.mongo import Document, insert_once
 
 SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
-# FerretDB v1 splits an insert into batches of 100 and, after a failed document, goes on with the
-# next batch even when the insert is ordered (measured: a clash at 60 of 200 stored 0-59 and
-# 100-199). Ordered inserts of at most this many documents, one after the other, keep a prefix.
-ORDERED_CHUNK = 100
+READ_AHEAD = 8
+"""Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
 
 
 def shard_collection(shard: str) -> str:
-    """The collection that holds one shard's entries."""
+    """The collection that holds one shard's chunks."""
     return "ledger." + shard.replace("/", ".")
 
 
 async def create_ledger_indexes(db: AsyncDatabase[Document]) -> None:
-    """Checkpoints by time; each shard collection gets its unique index when first written."""
+    """Checkpoints by time; chunks need no index besides `_id` (their first index)."""
     await db[CHECKPOINTS].create_index([("signed_at", DESCENDING)])
 
 
-def _to_doc(entry: Entry) -> Document:
-    # Few fields: FerretDB's cost grows with each field it encodes and decodes (measured:
-    # packing the hashes into one value sped both inserts and reads up markedly).
-    return {
-        "_id": entry.event_id,
-        "index": entry.index,
-        "offset": entry.offset,
-        "h": entry.leaf + b"".join(entry.nodes),
-        "data": entry.data,
-    }
+@dataclass
+class _Shard:
+    """What is known in memory of one shard's stored chunks (never their event data)."""
 
+    starts: list[int] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)
+    size: int = 0
+    last_offset: int = -1
+    ids: dict[str, int] = field(default_factory=dict)
 
-def _hashes(packed: bytes) -> tuple[bytes, tuple[bytes, ...]]:
-    """Leaf hash and completed nodes from their packed form (32 bytes each)."""
-    return packed[:32], tuple(packed[i : i + 32] for i in range(32, len(packed), 32))
+    def add(self, run: Run) -> None:
+        self.starts.append(run.start)
+        self.hashes.append(run.hashes)
+        self.ids.update((event_id, run.start + i) for i, event_id in enumerate(run.ids))
+        self.size = run.start + len(run.ids)
+        self.last_offset = run.last_offset
 
+    def node(self, level: int, index: int) -> bytes | None:
+        holder = holder_of((level, index))
+        if holder >= self.size:
+            return None
+        k = bisect_right(self.starts, holder) - 1
+        at = HASH_SIZE * (hashes_before(holder) - hashes_before(self.starts[k]) + level)
+        return self.hashes[k][at : at + HASH_SIZE]
 
-def _from_doc(shard: str, doc: Document) -> Entry:
-    leaf, nodes = _hashes(bytes(doc["h"]))
-    return Entry(
-        event_id=doc["_id"],
-        shard=shard,
-        index=doc["index"],
-        offset=doc["offset"],
-        leaf=leaf,
-        nodes=nodes,
-        data=bytes(doc["data"]),
-    )
+    def chunk_of(self, index: int) -> int:
+        return self.starts[bisect_right(self.starts, index) - 1]
 
 
 class MongoLedgerStore:
-    """Entries keyed by event id within their shard (a redelivery collides), unique by index."""
+    """Chunks of entries keyed by their first index; a shard's hashes and ids kept in memory."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
         self._known: set[str] = set()
-        self._hashes: dict[str, dict[int, tuple[bytes, tuple[bytes, ...]]]] = {}
+        self._shards: dict[str, _Shard] = {}
 
-    def _entries(self, shard: str) -> AsyncCollection[Document]:
+    def _chunks(self, shard: str) -> AsyncCollection[Document]:
         return self._db[shard_collection(shard)]
 
     async def _register(self, shard: str) -> None:
         if shard not in self._known:
-            await self._entries(shard).create_index([("index", ASCENDING)], unique=True)
             await insert_once(self._db[SHARDS], {"_id": shard})
             self._known.add(shard)
 
+    async def _catch_up(self, shard: str) -> _Shard:
+        """Read the chunks stored since what is in memory (all of them the first time)."""
+        known = self._shards.setdefault(shard, _Shard())
+        async with contextlib.aclosing(self._read(shard, since=known.size)) as stored:
+            async for run in stored:
+                if run.start != known.size:  # a gap or an overlap: the full audit judges it
+                    break
+                known.add(run)
+        return known
+
     async def append(self, entries: Sequence[Entry]) -> None:
-        """Ordered insert of one shard's entries: a crash or clash leaves a prefix, never a gap."""
+        """Insert one shard's entries as chunks, in order: a crash leaves a prefix, never a gap.
+
+        An event id already in the shard stops the append there (DuplicateEvent, after the
+        entries before it are stored); another writer's chunk at the same place raises SlotTaken.
+        """
         if not entries:
             return
         shard = entries[0].shard
         await self._register(shard)
-        collection = self._entries(shard)
-        for start in range(0, len(entries), ORDERED_CHUNK):
-            chunk = entries[start : start + ORDERED_CHUNK]
+        known = self._shards.get(shard)
+        if known is None or known.size != entries[0].index:
+            known = await self._catch_up(shard)
+        if known.size != entries[0].index:
+            raise SlotTaken(f"{shard} has {known.size} entries, not {entries[0].index}")
+        cut, batch = len(entries), set[str]()
+        for i, entry in enumerate(entries):
+            if entry.event_id in known.ids or entry.event_id in batch:
+                cut = i
+                break
+            batch.add(entry.event_id)
+        for part in chunks(entries[:cut]):
             try:
-                await collection.insert_many([_to_doc(e) for e in chunk], ordered=True)
-            except BulkWriteError as exc:
-                self._hashes.pop(shard, None)  # part of the chunk may be stored: read again
-                raise await self._clash(exc, chunk, before=start) from exc
-            if shard in self._hashes:
-                self._hashes[shard].update((e.index, (e.leaf, e.nodes)) for e in chunk)
-
-    async def _clash(
-        self, exc: BulkWriteError, entries: Sequence[Entry], *, before: int
-    ) -> Exception:
-        """Name what a duplicate key was (FerretDB does not say which index refused it)."""
-        errors = exc.details.get("writeErrors", [])
-        if not errors or errors[0].get("code") != DUPLICATE_KEY:
-            return exc
-        position = int(errors[0].get("index", 0))
-        entry = entries[position]
-        stored = await self._entries(entry.shard).find_one(
-            {"_id": entry.event_id}, projection={"index": 1}
-        )
-        if stored is not None and stored["index"] != entry.index:
-            return DuplicateEvent(event_id=entry.event_id, stored=before + position)
-        return SlotTaken(f"{entry.shard} index {entry.index} is taken by another writer")
+                await self._chunks(shard).insert_one(encode_chunk(part))
+            except DuplicateKeyError as exc:
+                raise SlotTaken(
+                    f"{shard} index {part[0].index} is taken by another writer"
+                ) from exc
+            known.add(Run.of(part))
+        if cut < len(entries):
+            dup = entries[cut]
+            raise DuplicateEvent(
+                event_id=dup.event_id, stored=known.ids.get(dup.event_id, dup.index)
+            )
 
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
         return sorted([doc["_id"] async for doc in self._db[SHARDS].find({})])
 
-    async def last(self, shard: str) -> Entry | None:
-        """The shard's last entry (entries are a gapless prefix)."""
-        doc = await self._entries(shard).find_one({}, sort=[("index", DESCENDING)])
-        return None if doc is None else _from_doc(shard, doc)
+    async def tip(self, shard: str) -> ShardTip:
+        """The shard's size and the Kafka offset of its last entry, as stored now."""
+        known = await self._catch_up(shard)
+        return ShardTip(size=known.size, last_offset=known.last_offset)
 
     async def size(self, shard: str) -> int:
-        """Index of the last entry plus one."""
-        last = await self.last(shard)
-        return 0 if last is None else last.index + 1
+        """Number of entries stored in the shard."""
+        return (await self._catch_up(shard)).size
 
     async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
         """The hashes of these perfect nodes, from the entries that completed them."""
-        hashes = self._hashes.get(shard)
-        if hashes is None or any(holder_of(n) not in hashes for n in wanted):
-            hashes = await self._read_hashes(shard)
+        known = self._shards.get(shard)
+        if known is None or any(holder_of(n) >= known.size for n in wanted):
+            known = await self._catch_up(shard)
         found = {}
         for level, index in wanted:
-            held = hashes.get(holder_of((level, index)))
-            if held is not None:
-                found[(level, index)] = held[0] if level == 0 else held[1][level - 1]
+            node = known.node(level, index)
+            if node is not None:
+                found[(level, index)] = node
         return found
 
-    async def _read_hashes(self, shard: str) -> dict[int, tuple[bytes, tuple[bytes, ...]]]:
-        cursor = self._entries(shard).find({}, projection={"index": 1, "h": 1})
-        hashes = {doc["index"]: _hashes(bytes(doc["h"])) async for doc in cursor}
-        self._hashes[shard] = hashes
-        return hashes
-
     async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
-        """One entry by event id; with the subject's partition only that partition's shards
-        are read (no separate locator: it would double the documents written per event)."""
+        """One entry by event id: found in memory (after reading what other writers added),
+        then its chunk read; with the subject's partition only that partition's shards."""
         shards = [
             s for s in await self.shards() if partition is None or s.endswith(f"/{partition}")
         ]
-        found = await asyncio.gather(
-            *(self._entries(s).find_one({"_id": event_id}) for s in shards)
-        )
-        for shard, doc in zip(shards, found, strict=True):
-            if doc is not None:
-                return _from_doc(shard, doc)
+        place = self._locate(event_id, shards)
+        if place is None:
+            await asyncio.gather(*(self._catch_up(s) for s in shards))
+            place = self._locate(event_id, shards)
+        if place is None:
+            return None
+        shard, index = place
+        doc = await self._chunks(shard).find_one({"_id": self._shards[shard].chunk_of(index)})
+        if doc is None:
+            return None
+        return next((e for e in decode_chunk(shard, doc).entries() if e.index == index), None)
+
+    def _locate(self, event_id: str, shards: Sequence[str]) -> tuple[str, int] | None:
+        for shard in shards:
+            known = self._shards.get(shard)
+            if known is not None and event_id in known.ids:
+                return shard, known.ids[event_id]
         return None
 
-    async def scan(self, shard: str) -> AsyncIterator[Entry]:
-        """Every entry of the shard by index."""
-        async for doc in self._entries(shard).find({}).sort("index", ASCENDING):
-            yield _from_doc(shard, doc)
+    def runs(self, shard: str) -> AsyncGenerator[Run]:
+        """Every entry of the shard, a stored chunk at a time, in index order (MalformedChunk
+        where one cannot be read)."""
+        return self._read(shard, since=0)
 
-    async def tail(self, shard: str, *, start: int) -> list[Entry]:
-        """The shard's entries from index `start` on, in order."""
-        cursor = self._entries(shard).find({"index": {"$gte": start}}).sort("index", ASCENDING)
-        return [_from_doc(shard, doc) async for doc in cursor]
+    async def scan(self, shard: str) -> AsyncIterator[Entry]:
+        """Every entry of the shard in index order."""
+        async with contextlib.aclosing(self._read(shard, since=0)) as stored:
+            async for run in stored:
+                for entry in run.entries():
+                    yield entry
+
+    async def _read(self, shard: str, *, since: int) -> AsyncGenerator[Run]:
+        """The shard's chunks from `since` on, in index order, read ahead while the caller works.
+
+        Chunks arrive in insertion order, which is index order unless writers raced; one that
+        comes early waits until its predecessor has come, and what is left when the read ends
+        (after a gap) follows in index order.
+        """
+        queue: asyncio.Queue[Document | None] = asyncio.Queue(maxsize=READ_AHEAD)
+
+        async def fetch() -> None:
+            cursor = self._chunks(shard).find({"_id": {"$gte": since}}, batch_size=READ_AHEAD)
+            async for doc in cursor:
+                await queue.put(doc)
+            await queue.put(None)
+
+        reader = asyncio.create_task(fetch())
+        try:
+            waiting: dict[int, Run] = {}
+            following = since
+            while (doc := await queue.get()) is not None:
+                chunk = decode_chunk(shard, doc)
+                waiting[chunk.start] = chunk
+                while following in waiting:
+                    chunk = waiting.pop(following)
+                    following = chunk.start + len(chunk.ids)
+                    yield chunk
+            await reader
+            for start in sorted(waiting):
+                yield waiting[start]
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
 
 def _cp_to_doc(stored: StoredCheckpoint) -> Document:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import sha256 as _sha256
 
-from audit.domain.ledger import Entry
-from audit.domain.merkle import CompactRange, leaf_hash
+from audit.domain.ledger import Entry, Run
+from audit.domain.merkle import HASH_SIZE, CompactRange, leaf_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,25 @@ def _event_id(data: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def names_event(data: bytes, event_id: str) -> bool:
+    """True when `data` is a JSON object whose top-level "id" is `event_id`.
+
+    Fast path for the envelope as this system writes it (`{"specversion":"1.0","id":"..."`
+    first, no escapes): with no backslash in the bytes, every key equal to "id" is spelled
+    `"id"`, so if that appears once, right after the prefix, no other member can override it.
+    Anything else is parsed (JSON keeps the last of duplicate keys, as ingest did).
+    """
+    if b"\\" not in data and data.count(b'"id"') == 1:
+        encoded = event_id.encode()
+        if b'"' not in encoded and data.startswith(_PREFIX + encoded + b'"'):
+            return True
+    return _event_id(data) == event_id
+
+
+_PREFIX = b'{"specversion":"1.0","id":"'
+_LEAF = b"\x00"  # RFC 6962 leaf prefix (leaf_hash inlined in the loop over every entry)
+
+
 def _entry_problem(entry: Entry, *, expected: int, previous_offset: int) -> str | None:
     if entry.index != expected:
         if entry.index > expected:
@@ -50,7 +70,7 @@ def _entry_problem(entry: Entry, *, expected: int, previous_offset: int) -> str 
         return f"index {entry.index} appears again (inserted or duplicated entry)"
     if leaf_hash(entry.data) != entry.leaf:
         return "stored data does not match its leaf hash (entry changed)"
-    if _event_id(entry.data) != entry.event_id:
+    if not names_event(entry.data, entry.event_id):
         return "stored data is not the event the entry names (entry changed or forged)"
     if entry.offset <= previous_offset:
         return (
@@ -60,57 +80,119 @@ def _entry_problem(entry: Entry, *, expected: int, previous_offset: int) -> str 
     return None
 
 
-def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
-    """Findings for one shard, in order; stops at the first, since the rest follow from it."""
-    tree, previous_offset = CompactRange(), -1
-    pending = sorted(anchors, key=lambda a: a.size)
-    interval_start = 0
-    while pending and pending[0].size == 0:  # a shard registered before its first entry
-        anchor = pending.pop(0)
-        if anchor.root != tree.root():
-            return [
-                Finding(
+class ShardAudit:
+    """One shard's audit, fed its stored entries in order, a run at a time (a shard need not
+    fit in memory); stops at the first finding, since the rest follow from it."""
+
+    def __init__(self, shard: str, anchors: Sequence[Anchor]) -> None:
+        self.shard = shard
+        self.entries = 0
+        self._tree, self._previous_offset, self._interval_start = CompactRange(), -1, 0
+        self._pending = sorted(anchors, key=lambda a: a.size)
+        self.finding: Finding | None = None
+        while self._pending and self._pending[0].size == 0:  # registered before its first entry
+            anchor = self._pending.pop(0)
+            if anchor.root != self._tree.root():
+                self.finding = Finding(
                     shard,
                     0,
                     None,
                     f"signed checkpoint {anchor.checkpoint_id} has a "
                     "non-empty root for an empty tree",
                 )
-            ]
-    for entry in entries:
-        problem = _entry_problem(entry, expected=tree.size, previous_offset=previous_offset)
-        if problem is None:
-            computed = tuple(n.hash for n in tree.append(entry.leaf)[1:])
-            if computed != entry.nodes:
+
+    def feed(self, run: Run) -> bool:
+        """Check the next stored run of entries; False once a finding is made (feed no more).
+
+        The loop checks what `_entry_problem` checks, inline (it runs for every entry of the
+        ledger); only an entry that fails is rebuilt and described.
+        """
+        if self.finding is not None:
+            return False
+        tree, pending, packed, at = self._tree, self._pending, run.hashes, 0
+        next_anchor = pending[0].size if pending else -1
+        for k, (event_id, (index, offset), data) in enumerate(
+            zip(run.ids, run.positions, run.data, strict=True)
+        ):
+            self.entries += 1
+            leaf = packed[at : at + HASH_SIZE]
+            if (
+                index != tree.size
+                or offset <= self._previous_offset
+                or _sha256(_LEAF + data).digest() != leaf
+                or not names_event(data, event_id)
+            ):
+                entry = run.entries()[k]
+                problem = _entry_problem(
+                    entry, expected=tree.size, previous_offset=self._previous_offset
+                )
+                return self._found(entry, problem or "entry does not check out")
+            computed = tree.push(leaf)
+            end = at + HASH_SIZE * len(computed)
+            if len(computed) > 1 and b"".join(computed[1:]) != packed[at + HASH_SIZE : end]:
                 problem = "stored tree nodes do not match the entries (tree rewritten)"
-        if problem is not None:
-            if entry.index > tree.size:  # the first missing index, not the entry after it
-                return [Finding(shard, tree.size, None, problem)]
-            return [Finding(shard, entry.index, entry.event_id, problem)]
-        previous_offset = entry.offset
+                return self._found(run.entries()[k], problem)
+            at, self._previous_offset = end, offset
+            if tree.size == next_anchor:
+                if not self._anchored():
+                    return False
+                next_anchor = pending[0].size if pending else -1
+        if at != len(packed):
+            self.finding = Finding(
+                self.shard, run.start, None, "stored run has hashes left over (tree rewritten)"
+            )
+            return False
+        return True
+
+    def _found(self, entry: Entry, problem: str) -> bool:
+        """Record the first bad entry (at the first missing index when entries were deleted)."""
+        expected = self._tree.size
+        if entry.index > expected:
+            self.finding = Finding(self.shard, expected, None, problem)
+        else:
+            self.finding = Finding(self.shard, entry.index, entry.event_id, problem)
+        return False
+
+    def _anchored(self) -> bool:
+        """At the size of the next signed checkpoints: the root must match theirs."""
+        tree, pending = self._tree, self._pending
         while pending and pending[0].size == tree.size:
             anchor = pending.pop(0)
             if tree.root() != anchor.root:
-                return [
-                    Finding(
-                        shard,
-                        interval_start,
-                        None,
-                        f"tree of size {tree.size} does not match signed checkpoint "
-                        f"{anchor.checkpoint_id}: an entry in [{interval_start}, "
-                        f"{tree.size}) was changed, inserted or reordered",
-                    )
-                ]
-            interval_start = tree.size
-    if pending:
-        anchor = pending[-1]
-        return [
-            Finding(
-                shard,
-                tree.size,
+                self.finding = Finding(
+                    self.shard,
+                    self._interval_start,
+                    None,
+                    f"tree of size {tree.size} does not match signed checkpoint "
+                    f"{anchor.checkpoint_id}: an entry in [{self._interval_start}, "
+                    f"{tree.size}) was changed, inserted or reordered",
+                )
+                return False
+            self._interval_start = tree.size
+        return True
+
+    def stop(self, start: int, problem: str) -> None:
+        """The store could not read on from `start`: the first finding, unless one came before."""
+        if self.finding is None:
+            self.finding = Finding(self.shard, start, None, problem)
+
+    def finish(self) -> list[Finding]:
+        """The finding, if any, once every stored entry was fed."""
+        if self.finding is None and self._pending:
+            anchor = self._pending[-1]
+            self.finding = Finding(
+                self.shard,
+                self._tree.size,
                 None,
-                f"only {tree.size} entries stored but signed checkpoint "
+                f"only {self._tree.size} entries stored but signed checkpoint "
                 f"{anchor.checkpoint_id} covers {anchor.size} (tail cut off)",
             )
-        ]
-    return []
+        return [] if self.finding is None else [self.finding]
+
+
+def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
+    """Findings for one shard, in order; stops at the first, since the rest follow from it."""
+    audit, stored = ShardAudit(shard, anchors), list(entries)
+    if stored:
+        audit.feed(Run.of(stored))
+    return audit.finish()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256 as _sha256
 
 from audit.verify.proofs import HASH_SIZE, empty_root, leaf_hash, node_hash
 
@@ -37,6 +38,8 @@ __all__ = [
     "root_from_leaf_hashes",
     "root_from_store",
 ]
+
+_NODE = b"\x01"  # RFC 6962 interior node prefix (node_hash inlined where it runs per entry)
 
 NodeId = tuple[int, int]
 """A perfect subtree node address: (level, index)."""
@@ -117,11 +120,15 @@ def consistency_proof(*, old_size: int, leaf_hashes: Sequence[bytes]) -> list[by
 
 
 class CompactRange:
-    """The roots of the perfect subtrees covering leaves [0, size), largest first."""
+    """The roots of the perfect subtrees covering leaves [0, size), largest first.
+
+    Kept as bare hashes: the frontier has one node per set bit of the size, so levels and
+    indices follow from the size (this runs once per ingested and per audited entry).
+    """
 
     def __init__(self) -> None:
         self._size = 0
-        self._nodes: list[Node] = []
+        self._hashes: list[bytes] = []
 
     @classmethod
     def from_hashes(cls, *, size: int, hashes: Sequence[bytes]) -> CompactRange:
@@ -131,9 +138,7 @@ class CompactRange:
             raise ValueError(f"a tree of size {size} needs {len(ids)} hashes of {HASH_SIZE} bytes")
         result = cls()
         result._size = size
-        result._nodes = [
-            Node(level, index, h) for (level, index), h in zip(ids, hashes, strict=True)
-        ]
+        result._hashes = list(hashes)
         return result
 
     @classmethod
@@ -150,21 +155,33 @@ class CompactRange:
     @property
     def nodes(self) -> tuple[Node, ...]:
         """The frontier nodes, left to right (decreasing level)."""
-        return tuple(self._nodes)
+        ids = nodes_for_root(tree_size=self._size)
+        return tuple(Node(lv, i, h) for (lv, i), h in zip(ids, self._hashes, strict=True))
+
+    def copy(self) -> CompactRange:
+        """An independent copy to append to."""
+        result = CompactRange()
+        result._size, result._hashes = self._size, list(self._hashes)
+        return result
+
+    def push(self, leaf_hash: bytes) -> list[bytes]:
+        """Append a leaf hash; return the hashes of the nodes it completes, the leaf first
+        (item i is the node at level i)."""
+        if len(leaf_hash) != HASH_SIZE:
+            raise ValueError(f"leaf hash must be {HASH_SIZE} bytes")
+        completed, node, size, frontier = [leaf_hash], leaf_hash, self._size, self._hashes
+        while size & 1:
+            node = _sha256(_NODE + frontier.pop() + node).digest()
+            completed.append(node)
+            size >>= 1
+        frontier.append(node)
+        self._size += 1
+        return completed
 
     def append(self, leaf_hash: bytes) -> list[Node]:
         """Append a leaf hash; return every node it completes, the leaf itself first."""
-        if len(leaf_hash) != HASH_SIZE:
-            raise ValueError(f"leaf hash must be {HASH_SIZE} bytes")
-        node = Node(0, self._size, leaf_hash)
-        completed = [node]
-        while self._nodes and self._nodes[-1].level == node.level:
-            left = self._nodes.pop()
-            node = Node(node.level + 1, left.index >> 1, node_hash(left=left.hash, right=node.hash))
-            completed.append(node)
-        self._nodes.append(node)
-        self._size += 1
-        return completed
+        index = self._size
+        return [Node(level, index >> level, h) for level, h in enumerate(self.push(leaf_hash))]
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> list[Node]:
         """Append several leaf hashes; return all nodes they complete, in order."""
@@ -172,7 +189,7 @@ class CompactRange:
 
     def root(self) -> bytes:
         """Return the Merkle tree hash of the current tree."""
-        return _fold([node.hash for node in self._nodes])
+        return _fold(self._hashes)
 
 
 # --- proofs from stored perfect nodes ---

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from audit.service.ports import (
     TransferRow,
 )
 from audit.verify.checkpoint import ShardHead
+from shared.aio import settle
 from shared.events.auth import AppRegistered, AppTermsUpdated
 from shared.events.consent import (
     ConsentGranted,
@@ -59,24 +59,20 @@ class LedgerIngest:
         self.on_appended = on_appended
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
-        """Append the new events shard by shard, then project their facts (all idempotent)."""
+        """Append the new events shard by shard and project their facts (all idempotent)."""
         by_shard: dict[str, list[Delivery]] = {}
         for d in deliveries:
             by_shard.setdefault(
                 shard_name(topic=d.origin.topic, partition=d.origin.partition), []
             ).append(d)
-        # Shards are independent trees: append them concurrently, but let every append finish
-        # before a failure escapes, so a retry never races an append still in flight.
-        results = await asyncio.gather(
+        # Shards are independent trees, and the facts are keyed by event id: write them all
+        # concurrently, but let every write finish before a failure escapes, so a retry never
+        # races a write still in flight (a retry then stores what is missing, nothing twice).
+        results = await settle(
             *(self._append(shard, items) for shard, items in by_shard.items()),
-            return_exceptions=True,
+            self._facts.add(facts_of(deliveries)),
         )
-        failed = [r for r in results if isinstance(r, BaseException)]
-        if failed:
-            raise failed[0]
-        appended = sum(r for r in results if isinstance(r, int))
-        await self._facts.add(facts_of(deliveries))
-        self.on_appended(appended)
+        self.on_appended(sum(r for r in results if isinstance(r, int)))
 
     async def _append(self, shard: str, items: list[Delivery]) -> int:
         """No read per batch: redeliveries are known by offset, republished ids by collision."""
@@ -108,15 +104,12 @@ class LedgerIngest:
         raise RuntimeError(f"could not append to {shard}")  # pragma: no cover - bounded loop
 
     async def load(self, shard: str) -> ShardLog:
-        """Rebuild a shard's state from its last entry and the entries that hold its frontier."""
-        last = await self._ledger.last(shard)
-        size = 0 if last is None else last.index + 1
-        wanted = nodes_for_root(tree_size=size)
+        """Rebuild a shard's state from where its stored entries end and its frontier nodes."""
+        tip = await self._ledger.tip(shard)
+        wanted = nodes_for_root(tree_size=tip.size)
         nodes = await self._ledger.nodes(shard, wanted)
-        tree = CompactRange.from_hashes(size=size, hashes=[nodes[n] for n in wanted])
-        self._logs[shard] = ShardLog(
-            shard=shard, tree=tree, last_offset=-1 if last is None else last.offset
-        )
+        tree = CompactRange.from_hashes(size=tip.size, hashes=[nodes[n] for n in wanted])
+        self._logs[shard] = ShardLog(shard=shard, tree=tree, last_offset=tip.last_offset)
         return self._logs[shard]
 
     def heads(self) -> dict[str, ShardHead]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit.domain.integrity import Anchor, Finding, audit_shard
-from audit.service.ports import CheckpointStore, LedgerStore
+from audit.domain.integrity import Anchor, Finding, ShardAudit
+from audit.service.ports import CheckpointStore, LedgerStore, MalformedChunk
 from audit.verify.checkpoint import verify_checkpoint
 from audit.verify.errors import VerifyError
 
@@ -53,9 +54,16 @@ async def full_audit(
     shards = sorted(set(await ledger.shards()) | set(anchors))
     entries = 0
     for shard in shards:
-        stored_entries = [e async for e in ledger.scan(shard)]
-        findings += audit_shard(shard, stored_entries, anchors.get(shard, []))
-        entries += len(stored_entries)
+        audit = ShardAudit(shard, anchors.get(shard, []))
+        try:
+            async with contextlib.aclosing(ledger.runs(shard)) as runs:
+                async for run in runs:
+                    if not audit.feed(run):
+                        break
+        except MalformedChunk as exc:
+            audit.stop(exc.start, str(exc))
+        findings += audit.finish()
+        entries += audit.entries
     return AuditResult(
         shards=len(shards), entries=entries, checkpoints=len(stored), findings=findings
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from audit.domain.ledger import Entry
+from audit.domain.ledger import Entry, Run
 from audit.domain.merkle import NodeId
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
 from audit.verify.checkpoint import Checkpoint
@@ -24,6 +24,23 @@ class DuplicateEvent(Exception):
 
 class SlotTaken(Exception):
     """Another writer appended to the shard first (a rebalance): reload and try again."""
+
+
+class MalformedChunk(ValueError):
+    """A stored chunk of entries whose parts do not fit together (the store was tampered with)."""
+
+    def __init__(self, start: int, problem: str) -> None:
+        super().__init__(f"stored chunk at index {start} is malformed: {problem}")
+        self.start = start
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTip:
+    """Where a shard's stored entries end."""
+
+    size: int
+    last_offset: int
+    """The Kafka offset of the last entry (-1 when the shard is empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +101,8 @@ class LedgerStore(Protocol):
     async def size(self, shard: str) -> int:
         """Number of entries in the shard."""
 
-    async def last(self, shard: str) -> Entry | None:
-        """The shard's last entry."""
-
-    async def tail(self, shard: str, *, start: int) -> list[Entry]:
-        """The shard's entries from index `start` on."""
+    async def tip(self, shard: str) -> ShardTip:
+        """The shard's size and last Kafka offset, as stored now (other writers included)."""
 
     async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
         """The hashes of these perfect tree nodes of the shard (missing ones are absent)."""
@@ -96,8 +110,13 @@ class LedgerStore(Protocol):
     async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
         """One entry by event id (narrowed to one partition's shards when it is known)."""
 
+    def runs(self, shard: str) -> AsyncGenerator[Run]:
+        """Every entry of the shard in index order, in the runs the store keeps them in (a full
+        audit checks one run while the store reads the next); MalformedChunk where a stored
+        run cannot be read."""
+
     def scan(self, shard: str) -> AsyncIterator[Entry]:
-        """Every entry of the shard in stored index order."""
+        """Every entry of the shard in stored order (MalformedChunk where it cannot be read)."""
 
 
 class Progress(Protocol):
