@@ -45,6 +45,24 @@ class Timings:
     def __init__(self) -> None:
         self.seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.calls: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.busy: defaultdict[str, float] = defaultdict(float)
+        """Per scope, the time at least one store call was in flight (calls overlap)."""
+        self._in_flight: defaultdict[str, int] = defaultdict(int)
+        self._busy_since: dict[str, float] = {}
+
+    def enter(self) -> None:
+        """A store call starts in the current scope."""
+        scope = _SCOPE.get()
+        if self._in_flight[scope] == 0:
+            self._busy_since[scope] = time.perf_counter()
+        self._in_flight[scope] += 1
+
+    def leave(self) -> None:
+        """A store call ends in the current scope."""
+        scope = _SCOPE.get()
+        self._in_flight[scope] -= 1
+        if self._in_flight[scope] == 0:
+            self.busy[scope] += time.perf_counter() - self._busy_since.pop(scope)
 
     def add(self, step: str, since: float, *, scope: str | None = None) -> None:
         """Add the time since `since` (a perf_counter value) to `step` in the current scope."""
@@ -56,6 +74,7 @@ class Timings:
         """Forget what was timed so far."""
         self.seconds.clear()
         self.calls.clear()
+        self.busy.clear()
 
     def steps(self, scope: str) -> dict[str, float]:
         """Seconds per store step timed in `scope` (the handler itself left out)."""
@@ -72,9 +91,11 @@ def _timed_method(method: Callable[..., Any], step: str, timings: Timings) -> Ca
         if _ACTIVE.get():  # called from another timed call: counted there
             return await method(*args, **kwargs)
         token, started = _ACTIVE.set(True), time.perf_counter()
+        timings.enter()
         try:
             return await method(*args, **kwargs)
         finally:
+            timings.leave()
             timings.add(step, started)
             _ACTIVE.reset(token)
 
