@@ -1,28 +1,64 @@
-"""MongoDB read models for the judge and the access report; every write keyed by event id."""
+"""MongoDB read models for the judge and the access report, written a page per batch.
+
+FerretDB v1 pays per document (about 5-10k inserted a second here, on the cores ingest also
+needs), so the consent, terms and transfer facts of one ingested batch are one *page* per kind,
+listing the users (or apps) it concerns; readers ask for the pages of a user (a multikey index
+on MongoDB) and keep that user's rows. A page's id is derived from the event ids it holds, so
+the same batch delivered again collides; a redelivery split differently repeats rows in
+another page, and readers keep one row per event id. Pending judgements stay one document per
+transfer (they are deleted once judged); verdicts are one per transfer, first one wins.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
-from audit.service.ports import Facts, TransferRow
+from audit.service.ports import ConsentRow, Facts, TermsRow, TransferRow
 from shared.aio import settle
 from shared.mongo import Document, insert_many_once, insert_once
 
-CONSENTS, TERMS, TRANSFERS = "consent_facts", "terms_facts", "transfers"
+CONSENTS, TERMS, TRANSFERS = "consent_pages", "terms_pages", "transfer_pages"
 PENDING, VERDICTS = "pending_verdicts", "verdicts"
 
 
 async def create_fact_indexes(db: AsyncDatabase[Document]) -> None:
     """Hot reads are by key: a user's timeline, an app's terms, a user's transfers."""
-    await db[CONSENTS].create_index([("user_key", ASCENDING), ("app_id", ASCENDING)])
-    await db[TERMS].create_index([("app_id", ASCENDING)])
-    await db[TRANSFERS].create_index([("data.user_key", ASCENDING)])
+    await db[CONSENTS].create_index([("users", ASCENDING)])
+    await db[TERMS].create_index([("apps", ASCENDING)])
+    await db[TRANSFERS].create_index([("users", ASCENDING)])
     await db[PENDING].create_index([("due", ASCENDING)])
+
+
+def page_id(event_ids: Sequence[str]) -> str:
+    """The same events always make the same page id."""
+    return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:32]
+
+
+def _page(key: str, keys: Sequence[str], rows: list[Document]) -> list[Document]:
+    """One page of rows (none when there are no rows)."""
+    if not rows:
+        return []
+    return [{"_id": page_id([r["id"] for r in rows]), key: sorted(set(keys)), "rows": rows}]
+
+
+async def _rows(
+    collection: AsyncCollection[Document], query: dict[str, Any]
+) -> AsyncIterator[Document]:
+    """Each row of the matching pages once (a row repeated by a redelivery is skipped)."""
+    seen: set[str] = set()
+    async for page in collection.find(query):
+        for row in page["rows"]:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                yield row
 
 
 class MongoFactStore:
@@ -33,45 +69,21 @@ class MongoFactStore:
         self._grace_s = grace_s
 
     async def add(self, facts: Facts) -> None:
-        """Store facts (a redelivery collides on the event id); transfers become pending.
+        """Store a batch's facts, a page per kind (idempotent); transfers become pending.
 
-        The four inserts are independent and each idempotent, so they run concurrently; a
-        failure of one fails the batch, whose retry stores what is missing.
+        The writes are independent and each idempotent, so they run concurrently; a failure of
+        one fails the batch, whose retry stores what is missing.
         """
+        consents = [_consent_row(r) for r in facts.consents]
+        terms = [_terms_row(r) for r in facts.terms]
+        transfers = [{"id": t.event_id, "data": t.data, "at": t.at} for t in facts.transfers]
+        pages = [
+            (CONSENTS, _page("users", [r.user_key for r in facts.consents], consents)),
+            (TERMS, _page("apps", [r.app_id for r in facts.terms], terms)),
+            (TRANSFERS, _page("users", [t.data["user_key"] for t in facts.transfers], transfers)),
+        ]
         await settle(
-            insert_many_once(
-                self._db[CONSENTS],
-                [
-                    {
-                        "_id": r.event_id,
-                        "user_key": r.user_key,
-                        "app_id": r.app_id,
-                        "consent_id": r.fact.consent_id,
-                        "version": r.fact.version,
-                        "kind": r.fact.kind,
-                        "at": r.fact.at,
-                        "scopes": sorted(r.fact.scopes),
-                        "terms_version": r.fact.terms_version,
-                    }
-                    for r in facts.consents
-                ],
-            ),
-            insert_many_once(
-                self._db[TERMS],
-                [
-                    {
-                        "_id": r.event_id,
-                        "app_id": r.app_id,
-                        "terms_version": r.fact.terms_version,
-                        "at": r.fact.at,
-                    }
-                    for r in facts.terms
-                ],
-            ),
-            insert_many_once(
-                self._db[TRANSFERS],
-                [{"_id": t.event_id, "data": t.data, "at": t.at} for t in facts.transfers],
-            ),
+            *(insert_many_once(self._db[name], docs) for name, docs in pages if docs),
             insert_many_once(
                 self._db[PENDING],
                 [
@@ -93,28 +105,30 @@ class MongoFactStore:
 
     async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
         """The consent timeline of one user and app."""
-        cursor = self._db[CONSENTS].find({"user_key": user_key, "app_id": app_id})
-        return [_consent(d) async for d in cursor]
+        rows = _rows(self._db[CONSENTS], {"users": user_key})
+        return [
+            _consent(r) async for r in rows if r["user_key"] == user_key and r["app_id"] == app_id
+        ]
 
     async def timelines(
         self, *, user_keys: Sequence[str], app_ids: Sequence[str]
     ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
         """The consent timelines of these users and the terms of these apps, in two reads."""
+        users, apps = sorted(set(user_keys)), sorted(set(app_ids))
         consents: dict[tuple[str, str], list[ConsentFact]] = {}
-        cursor = self._db[CONSENTS].find({"user_key": {"$in": sorted(set(user_keys))}})
-        async for d in cursor:
-            consents.setdefault((d["user_key"], d["app_id"]), []).append(_consent(d))
+        async for r in _rows(self._db[CONSENTS], {"users": {"$in": users}}):
+            if r["user_key"] in users:
+                consents.setdefault((r["user_key"], r["app_id"]), []).append(_consent(r))
         terms: dict[str, list[TermsFact]] = {}
-        async for d in self._db[TERMS].find({"app_id": {"$in": sorted(set(app_ids))}}):
-            terms.setdefault(d["app_id"], []).append(
-                TermsFact(terms_version=d["terms_version"], at=d["at"])
-            )
+        async for r in _rows(self._db[TERMS], {"apps": {"$in": apps}}):
+            if r["app_id"] in apps:
+                terms.setdefault(r["app_id"], []).append(_terms(r))
         return consents, terms
 
     async def terms(self, *, app_id: str) -> list[TermsFact]:
         """The terms an app has published."""
-        cursor = self._db[TERMS].find({"app_id": app_id})
-        return [TermsFact(terms_version=d["terms_version"], at=d["at"]) async for d in cursor]
+        rows = _rows(self._db[TERMS], {"apps": app_id})
+        return [_terms(r) async for r in rows if r["app_id"] == app_id]
 
     async def record_verdict(self, transfer: TransferRow, verdict: Verdict) -> None:
         """Keep the verdict (first one wins), then clear the pending mark."""
@@ -131,13 +145,45 @@ class MongoFactStore:
 
     async def transfers_of(self, user_key: str) -> list[TransferRow]:
         """Every transfer of one user's data, oldest first."""
-        cursor = self._db[TRANSFERS].find({"data.user_key": user_key})
-        return sorted([_transfer(doc) async for doc in cursor], key=lambda t: (t.at, t.event_id))
+        rows = _rows(self._db[TRANSFERS], {"users": user_key})
+        mine = [
+            TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
+            async for r in rows
+            if r["data"]["user_key"] == user_key
+        ]
+        return sorted(mine, key=lambda t: (t.at, t.event_id))
 
     async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
         """Verdicts of these transfers (absent while pending)."""
         cursor = self._db[VERDICTS].find({"_id": {"$in": list(event_ids)}})
         return {d["_id"]: Verdict(covered=d["covered"], reason=d["reason"]) async for d in cursor}
+
+
+def _consent_row(r: ConsentRow) -> Document:
+    return {
+        "id": r.event_id,
+        "user_key": r.user_key,
+        "app_id": r.app_id,
+        "consent_id": r.fact.consent_id,
+        "version": r.fact.version,
+        "kind": r.fact.kind,
+        "at": r.fact.at,
+        "scopes": sorted(r.fact.scopes),
+        "terms_version": r.fact.terms_version,
+    }
+
+
+def _terms_row(r: TermsRow) -> Document:
+    return {
+        "id": r.event_id,
+        "app_id": r.app_id,
+        "terms_version": r.fact.terms_version,
+        "at": r.fact.at,
+    }
+
+
+def _terms(r: Document) -> TermsFact:
+    return TermsFact(terms_version=r["terms_version"], at=r["at"])
 
 
 def _consent(d: Document) -> ConsentFact:

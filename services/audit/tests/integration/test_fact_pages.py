@@ -1,0 +1,68 @@
+"""Facts are stored a page per batch: each reader sees one row per event, only its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from audit.adapters.mongo_facts import CONSENTS, TRANSFERS, MongoFactStore, create_fact_indexes
+from audit.service.ingest import facts_of
+from audit_events import granted, revoked, terms_updated, transfer
+from audit_testing import at, new_user
+from shared.events import make_event
+from shared.events.envelope import EventData
+from shared.kafka.consumer import Delivery, Origin
+
+pytestmark = pytest.mark.integration
+
+
+def delivery(data: EventData, offset: int) -> Delivery:
+    event = make_event(data, source="/test")
+    return Delivery(
+        event=event, origin=Origin("t", 0, offset, event.key(), 0), raw=event.to_bytes()
+    )
+
+
+async def test_a_batch_is_a_page_per_kind_and_a_redelivery_adds_no_row(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    await create_fact_indexes(db)
+    facts = MongoFactStore(db, grace_s=0)
+    alice, bob, app = new_user(), new_user(), "app_pages"
+    batch = [
+        delivery(granted(alice, app), 0),
+        delivery(granted(bob, app), 1),
+        delivery(transfer(alice, app, when=at(5)), 2),
+        delivery(transfer(bob, app, when=at(4)), 3),
+        delivery(revoked(alice, app), 4),
+        delivery(transfer(alice, app, when=at(3)), 5),
+        delivery(terms_updated(app, new="t2"), 6),
+    ]
+    await facts.add(facts_of(batch))
+    assert await db[CONSENTS].count_documents({}) == 1
+    assert await db[TRANSFERS].count_documents({}) == 1
+    # the same batch again, then a redelivery cut differently: no row twice
+    await facts.add(facts_of(batch))
+    await facts.add(facts_of(batch[2:4]))
+    assert await db[TRANSFERS].count_documents({}) == 2
+
+    mine = await facts.transfers_of(alice)
+    assert [t.event_id for t in mine] == [batch[2].event.id, batch[5].event.id]
+    assert [t.event_id for t in await facts.transfers_of(bob)] == [batch[3].event.id]
+    assert [c.kind for c in await facts.consents(user_key=alice, app_id=app)] == [
+        "granted",
+        "revoked",
+    ]
+    assert [c.kind for c in await facts.consents(user_key=bob, app_id=app)] == ["granted"]
+    assert await facts.consents(user_key=alice, app_id="app_other") == []
+    consents, terms = await facts.timelines(user_keys=[bob], app_ids=[app])
+    assert list(consents) == [(bob, app)]
+    assert [t.terms_version for t in terms[app]] == ["t2"]
+    assert [t.terms_version for t in await facts.terms(app_id=app)] == ["t2"]
+    # every transfer is pending once, whatever the redeliveries
+    due = await facts.due(now=at(-1), limit=100)
+    assert sorted(t.event_id for t in due) == sorted(
+        d.event.id for d in batch if d.origin.offset in (2, 3, 5)
+    )
