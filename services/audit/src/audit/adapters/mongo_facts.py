@@ -5,8 +5,9 @@ needs), so the consent, terms and transfer facts of one ingested batch are one *
 listing the users (or apps) it concerns; readers ask for the pages of a user (a multikey index
 on MongoDB) and keep that user's rows. A page's id is derived from the event ids it holds, so
 the same batch delivered again collides; a redelivery split differently repeats rows in
-another page, and readers keep one row per event id. Pending judgements stay one document per
-transfer (they are deleted once judged); verdicts are one per transfer, first one wins.
+another page, and readers keep one row per event id. The batch's transfers are also one pending
+page, deleted once the judge has a verdict for each; verdicts are one document per transfer
+(the first one wins).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
-from audit.service.ports import ConsentRow, Facts, TermsRow, TransferRow
+from audit.service.ports import ConsentRow, Facts, PendingPage, TermsRow, TransferRow
 from shared.aio import settle
-from shared.mongo import Document, insert_many_once, insert_once
+from shared.mongo import Document, insert_many_once
 
 CONSENTS, TERMS, TRANSFERS = "consent_pages", "terms_pages", "transfer_pages"
 PENDING, VERDICTS = "pending_verdicts", "verdicts"
@@ -84,24 +85,26 @@ class MongoFactStore:
         ]
         await settle(
             *(insert_many_once(self._db[name], docs) for name, docs in pages if docs),
-            insert_many_once(
-                self._db[PENDING],
-                [
-                    {
-                        "_id": t.event_id,
-                        "due": t.at.timestamp() + self._grace_s,
-                        "data": t.data,
-                        "at": t.at,
-                    }
-                    for t in facts.transfers
-                ],
-            ),
+            insert_many_once(self._db[PENDING], self._pending(transfers)),
         )
 
-    async def due(self, *, now: datetime, limit: int) -> list[TransferRow]:
-        """Transfers waiting for a verdict whose grace period is over, oldest first."""
-        cursor = self._db[PENDING].find({"due": {"$lte": now.timestamp()}}).sort("due", 1)
-        return [_transfer(doc) async for doc in cursor.limit(limit)]
+    def _pending(self, transfers: list[Document]) -> list[Document]:
+        """The batch's transfers as one pending page, due once the last one's grace is over."""
+        if not transfers:
+            return []
+        due = max(t["at"] for t in transfers).timestamp() + self._grace_s
+        return [{"_id": page_id([t["id"] for t in transfers]), "due": due, "rows": transfers}]
+
+    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+        """Pending pages past their grace period, oldest first, until `limit` transfers."""
+        pages, count = [], 0
+        async for doc in self._db[PENDING].find({"due": {"$lte": now.timestamp()}}).sort("due"):
+            rows = [TransferRow(event_id=r["id"], data=r["data"], at=r["at"]) for r in doc["rows"]]
+            pages.append(PendingPage(page_id=doc["_id"], transfers=rows))
+            count += len(rows)
+            if count >= limit:
+                break
+        return pages
 
     async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
         """The consent timeline of one user and app."""
@@ -130,18 +133,24 @@ class MongoFactStore:
         rows = _rows(self._db[TERMS], {"apps": app_id})
         return [_terms(r) async for r in rows if r["app_id"] == app_id]
 
-    async def record_verdict(self, transfer: TransferRow, verdict: Verdict) -> None:
-        """Keep the verdict (first one wins), then clear the pending mark."""
-        await insert_once(
+    async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
+        """Keep the verdicts (the first one of a transfer wins)."""
+        await insert_many_once(
             self._db[VERDICTS],
-            {
-                "_id": transfer.event_id,
-                "covered": verdict.covered,
-                "reason": verdict.reason,
-                "user_key": transfer.data["user_key"],
-            },
+            [
+                {
+                    "_id": transfer.event_id,
+                    "covered": verdict.covered,
+                    "reason": verdict.reason,
+                    "user_key": transfer.data["user_key"],
+                }
+                for transfer, verdict in judged
+            ],
         )
-        await self._db[PENDING].delete_one({"_id": transfer.event_id})
+
+    async def forget_pending(self, page_id: str) -> None:
+        """Drop a pending page once each of its transfers has a verdict."""
+        await self._db[PENDING].delete_one({"_id": page_id})
 
     async def transfers_of(self, user_key: str) -> list[TransferRow]:
         """Every transfer of one user's data, oldest first."""
@@ -195,7 +204,3 @@ def _consent(d: Document) -> ConsentFact:
         scopes=frozenset(d["scopes"]),
         terms_version=d["terms_version"],
     )
-
-
-def _transfer(doc: Document) -> TransferRow:
-    return TransferRow(event_id=doc["_id"], data=doc["data"], at=doc["at"])

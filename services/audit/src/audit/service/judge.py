@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from audit.domain.verdict import TransferFact, Verdict, judge
 from audit.domain.watermarks import Watermarks
 from audit.service.checkpoints import EventPublisher
-from audit.service.ports import FactStore, Progress, TransferRow
+from audit.service.ports import FactStore, PendingPage, Progress, TransferRow
 from shared.events import CloudEvent, make_event
 from shared.events.audit import ViolationDetected
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS
@@ -26,7 +26,14 @@ def violation_event_id(transfer_event_id: str) -> str:
 
 
 class Judge:
-    """Judges due transfers, publishes violations (before the verdict is kept), repeatably."""
+    """Judges due transfers, publishes violations (before the verdict is kept), repeatably.
+
+    Transfers come in pending pages (one per ingested batch). A transfer whose consent and
+    terms partitions the ledger has not yet stored past its time waits; the page goes once
+    each of its transfers has a verdict. What this instance judged of a page still waiting is
+    remembered, so a violation is published once (again only after a restart, with the same
+    event id).
+    """
 
     def __init__(
         self,
@@ -38,20 +45,41 @@ class Judge:
     ) -> None:
         self._facts, self._publisher, self._clock = facts, publisher, clock
         self._progress, self._marks = progress, Watermarks()
+        self._judged: set[str] = set()
 
     async def run_once(self, *, limit: int = 500) -> int:
-        """Judge every due transfer (two reads per batch); returns how many were judged."""
+        """Judge every due transfer (two reads per round); returns how many transfers were
+        judged plus how many pages were done with (0: nothing to do)."""
         now = self._clock()
         if self._progress is not None:
             ends, committed = await self._progress.offsets()
             self._marks.observe(now=now.timestamp(), ends=ends, committed=committed)
-        due = [t for t in await self._facts.due(now=now, limit=limit) if self._complete(t)]
-        if not due:
-            return 0
+        todo: dict[str, TransferRow] = {}  # a redelivery may put a transfer in two pages
+        done: list[PendingPage] = []
+        pages = await self._facts.due(now=now, limit=limit)
+        # forget what was judged of pages that are gone (finished by another instance)
+        self._judged.intersection_update(t.event_id for p in pages for t in p.transfers)
+        for page in pages:
+            waiting = [t for t in page.transfers if t.event_id not in self._judged]
+            ready = [t for t in waiting if self._complete(t)]
+            todo.update((t.event_id, t) for t in ready)
+            if len(ready) == len(waiting):
+                done.append(page)
+        if todo:
+            await self._judge(list(todo.values()))
+        for page in done:
+            await self._facts.forget_pending(page.page_id)
+            self._judged.difference_update(t.event_id for t in page.transfers)
+        return len(todo) + len(done)
+
+    async def _judge(self, transfers: list[TransferRow]) -> None:
+        """Verdicts for these transfers, violations published before the verdicts are kept."""
         consents, terms = await self._facts.timelines(
-            user_keys=[t.data["user_key"] for t in due], app_ids=[t.data["app_id"] for t in due]
+            user_keys=[t.data["user_key"] for t in transfers],
+            app_ids=[t.data["app_id"] for t in transfers],
         )
-        for transfer in due:
+        judged = []
+        for transfer in transfers:
             data = transfer.data
             fact = TransferFact(
                 consent_id=data["consent_id"],
@@ -66,8 +94,9 @@ class Judge:
             )
             if not verdict.covered:
                 await self._publisher.publish(self._violation(transfer, verdict))
-            await self._facts.record_verdict(transfer, verdict)
-        return len(due)
+            judged.append((transfer, verdict))
+        await self._facts.record_verdicts(judged)
+        self._judged.update(t.event_id for t in transfers)
 
     def _complete(self, transfer: TransferRow) -> bool:
         """Has the ledger stored every consent and terms event from before this transfer?"""

@@ -81,6 +81,14 @@ class TermsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingPage:
+    """The transfers of one ingested batch, waiting for their verdicts."""
+
+    page_id: str
+    transfers: list[TransferRow]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What one ingested batch adds to the read models."""
 
@@ -146,13 +154,14 @@ class CheckpointStore(Protocol):
 
 
 class FactStore(Protocol):
-    """The read models the judge and the access report use, each keyed by event id."""
+    """The read models the judge and the access report use, idempotent by event id."""
 
     async def add(self, facts: Facts) -> None:
-        """Store facts (idempotent: keyed by event id); transfers also become pending."""
+        """Store facts (idempotent by event id); the batch's transfers become a pending page."""
 
-    async def due(self, *, now: datetime, limit: int) -> list[TransferRow]:
-        """Transfers waiting for a verdict whose grace period is over."""
+    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+        """Pending pages whose transfers are all past their grace period, oldest first, until
+        they hold at least `limit` transfers."""
 
     async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
         """The consent timeline of one user and app."""
@@ -165,8 +174,11 @@ class FactStore(Protocol):
     ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
         """Consent timelines by (user, app) and terms by app, for a batch of transfers."""
 
-    async def record_verdict(self, transfer: TransferRow, verdict: Verdict) -> None:
-        """Keep the verdict and clear the pending mark (idempotent)."""
+    async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
+        """Keep these verdicts (the first verdict of a transfer wins)."""
+
+    async def forget_pending(self, page_id: str) -> None:
+        """Every transfer of this pending page has its verdict: the page goes."""
 
     async def transfers_of(self, user_key: str) -> list[TransferRow]:
         """Every transfer of one user's data, oldest first."""
