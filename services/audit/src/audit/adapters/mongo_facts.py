@@ -1,10 +1,11 @@
 """MongoDB read models for the judge and the access report, written a page per batch.
 
-FerretDB v1 pays per document (about 5-10k inserted a second here, on the cores ingest also
-needs), so the consent, terms and transfer facts of one ingested batch are one *page* per kind,
-listing the users (or apps) it concerns; readers ask for the pages of a user (a multikey index
-on MongoDB) and keep that user's rows. A page's id is derived from the event ids it holds, so
-the same batch delivered again collides; a redelivery split differently repeats rows in
+FerretDB v1 pays per document and per field value (about 5-10k documents inserted a second
+here, on the cores ingest also needs), so the consent, terms and transfer facts of one ingested
+batch are one *page* per kind: the users (or apps) it concerns, and its rows packed as zlib of
+their BSON; readers ask for the pages of a user (a multikey index on MongoDB) and keep that
+user's rows. A page's id is derived from the event ids it holds, so the same batch delivered
+again collides; a redelivery split differently repeats rows in
 another page, and readers keep one row per event id. The batch's transfers are also one pending
 page, deleted once the judge has a verdict for each; verdicts are one document per transfer
 (the first one wins).
@@ -13,10 +14,13 @@ page, deleted once the judge has a verdict for each; verdicts are one document p
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -47,7 +51,19 @@ def _page(key: str, keys: Sequence[str], rows: list[Document]) -> list[Document]
     """One page of rows (none when there are no rows)."""
     if not rows:
         return []
-    return [{"_id": page_id([r["id"] for r in rows]), key: sorted(set(keys)), "rows": rows}]
+    return [{"_id": page_id([r["id"] for r in rows]), key: sorted(set(keys)), **_pack(rows)}]
+
+
+def _pack(rows: list[Document]) -> Document:
+    """The rows as zlib of their BSON: FerretDB converts every field value of a document it
+    stores or reads (measured: a page of 150 transfers took 24 ms to insert as fields, 6 ms
+    packed), and the rows are only ever read whole."""
+    return {"n": len(rows), "z": zlib.compress(bson.encode({"rows": rows}), 1)}
+
+
+def _unpack(page: Document, options: CodecOptions[Document]) -> list[Document]:
+    rows: list[Document] = bson.decode(zlib.decompress(page["z"]), codec_options=options)["rows"]
+    return rows
 
 
 async def _rows(
@@ -56,7 +72,7 @@ async def _rows(
     """Each row of the matching pages once (a row repeated by a redelivery is skipped)."""
     seen: set[str] = set()
     async for page in collection.find(query):
-        for row in page["rows"]:
+        for row in _unpack(page, collection.codec_options):
             if row["id"] not in seen:
                 seen.add(row["id"])
                 yield row
@@ -93,13 +109,17 @@ class MongoFactStore:
         if not transfers:
             return []
         due = max(t["at"] for t in transfers).timestamp() + self._grace_s
-        return [{"_id": page_id([t["id"] for t in transfers]), "due": due, "rows": transfers}]
+        return [{"_id": page_id([t["id"] for t in transfers]), "due": due, **_pack(transfers)}]
 
     async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
         """Pending pages past their grace period, oldest first, until `limit` transfers."""
         pages, count = [], 0
-        async for doc in self._db[PENDING].find({"due": {"$lte": now.timestamp()}}).sort("due"):
-            rows = [TransferRow(event_id=r["id"], data=r["data"], at=r["at"]) for r in doc["rows"]]
+        pending = self._db[PENDING]
+        async for doc in pending.find({"due": {"$lte": now.timestamp()}}).sort("due"):
+            rows = [
+                TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
+                for r in _unpack(doc, pending.codec_options)
+            ]
             pages.append(PendingPage(page_id=doc["_id"], transfers=rows))
             count += len(rows)
             if count >= limit:
