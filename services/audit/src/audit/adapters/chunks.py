@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 
-from audit.domain.ledger import Entry, Run, completed_nodes
+from audit.domain.ledger import Entry, Run, completed_nodes, hashes_before
 from audit.domain.merkle import HASH_SIZE
 from audit.service.ports import MalformedChunk
 from shared.mongo import Document
@@ -103,9 +103,13 @@ def decode_chunk(shard: str, doc: Document) -> Run:
     id_lengths = struct.unpack_from(f">{count}H", blob, 0)
     data_lengths = struct.unpack_from(f">{count}I", blob, 2 * count)
     positions = list(_POS.iter_unpack(blob[6 * count : header]))
-    if any(index < 0 for index, _ in positions):
+    indices = [index for index, _ in positions]
+    if indices == list(range(start, start + count)):  # as written: the count follows
+        hashes_size = HASH_SIZE * (hashes_before(start + count) - hashes_before(start))
+    elif min(indices) < 0:
         raise MalformedChunk(start, "a negative index")
-    hashes_size = HASH_SIZE * sum(1 + completed_nodes(index) for index, _ in positions)
+    else:  # tampered with; the full audit says where
+        hashes_size = HASH_SIZE * sum(1 + completed_nodes(index) for index in indices)
     ids_end = header + sum(id_lengths)
     data_start = ids_end + hashes_size
     if data_start > len(blob):

@@ -110,33 +110,38 @@ class ShardAudit:
         if self.finding is not None:
             return False
         tree, pending, packed, at = self._tree, self._pending, run.hashes, 0
+        size, previous = tree.size, self._previous_offset
         next_anchor = pending[0].size if pending else -1
         for k, (event_id, (index, offset), data) in enumerate(
             zip(run.ids, run.positions, run.data, strict=True)
         ):
-            self.entries += 1
             leaf = packed[at : at + HASH_SIZE]
             if (
-                index != tree.size
-                or offset <= self._previous_offset
+                index != size
+                or offset <= previous
                 or _sha256(_LEAF + data).digest() != leaf
                 or not names_event(data, event_id)
             ):
+                self.entries += k + 1
                 entry = run.entries()[k]
-                problem = _entry_problem(
-                    entry, expected=tree.size, previous_offset=self._previous_offset
-                )
+                problem = _entry_problem(entry, expected=size, previous_offset=previous)
                 return self._found(entry, problem or "entry does not check out")
             computed = tree.push(leaf)
+            size += 1
             end = at + HASH_SIZE * len(computed)
             if len(computed) > 1 and b"".join(computed[1:]) != packed[at + HASH_SIZE : end]:
+                self.entries += k + 1
                 problem = "stored tree nodes do not match the entries (tree rewritten)"
                 return self._found(run.entries()[k], problem)
-            at, self._previous_offset = end, offset
-            if tree.size == next_anchor:
+            at, previous = end, offset
+            if size == next_anchor:
+                self._previous_offset = previous
                 if not self._anchored():
+                    self.entries += k + 1
                     return False
                 next_anchor = pending[0].size if pending else -1
+        self.entries += len(run.ids)
+        self._previous_offset = previous
         if at != len(packed):
             self.finding = Finding(
                 self.shard, run.start, None, "stored run has hashes left over (tree rewritten)"
