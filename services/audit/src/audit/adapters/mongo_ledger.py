@@ -206,12 +206,16 @@ class MongoLedgerStore:
         comes early waits until its predecessor has come, and what is left when the read ends
         (after a gap) follows in index order.
         """
-        queue: asyncio.Queue[Document | None] = asyncio.Queue(maxsize=READ_AHEAD)
+        queue: asyncio.Queue[Document | Exception | None] = asyncio.Queue(maxsize=READ_AHEAD)
 
         async def fetch() -> None:
             cursor = self._chunks(shard).find({"_id": {"$gte": since}}, batch_size=READ_AHEAD)
-            async for doc in cursor:
-                await queue.put(doc)
+            try:
+                async for doc in cursor:
+                    await queue.put(doc)
+            except Exception as exc:  # noqa: BLE001 - handed to the reader, raised there
+                await queue.put(exc)
+                return
             await queue.put(None)
 
         reader = asyncio.create_task(fetch())
@@ -219,6 +223,8 @@ class MongoLedgerStore:
             waiting: dict[int, Run] = {}
             following = since
             while (doc := await queue.get()) is not None:
+                if isinstance(doc, Exception):
+                    raise doc
                 chunk = decode_chunk(shard, doc)
                 waiting[chunk.start] = chunk
                 while following in waiting:

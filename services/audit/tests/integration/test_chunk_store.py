@@ -1,0 +1,78 @@
+"""The chunk store reads in index order whatever the storage order, and fails rather than hangs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from audit.adapters.chunks import encode_chunk
+from audit.adapters.mongo_ledger import SHARDS, MongoLedgerStore, shard_collection
+from audit.domain.integrity import audit_shard
+from audit.domain.ledger import Entry, Record, ShardLog
+from audit.domain.merkle import CompactRange
+
+pytestmark = pytest.mark.integration
+SHARD = "chunks.test/0"
+
+
+def entries(count: int) -> list[Entry]:
+    log = ShardLog(shard=SHARD, tree=CompactRange())
+    return [
+        log.append(
+            Record(
+                event_id=f"e{i:04d}",
+                shard=SHARD,
+                offset=i,
+                data=json.dumps({"specversion": "1.0", "id": f"e{i:04d}"}).encode(),
+            )
+        )
+        for i in range(count)
+    ]
+
+
+async def store_chunks(db: AsyncDatabase[dict[str, Any]], parts: list[list[Entry]]) -> None:
+    await db[SHARDS].insert_one({"_id": SHARD})
+    for part in parts:
+        await db[shard_collection(SHARD)].insert_one(encode_chunk(part))
+
+
+async def test_chunks_stored_out_of_order_are_read_in_index_order(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = entries(60)
+    await store_chunks(db, [stored[40:60], stored[0:10], stored[25:40], stored[10:25]])
+    store = MongoLedgerStore(db)
+    assert [e async for e in store.scan(SHARD)] == stored
+    assert (await store.tip(SHARD)).size == 60
+    assert audit_shard(SHARD, stored, []) == []
+
+
+async def test_a_missing_chunk_stops_the_store_at_the_gap_and_the_audit_names_it(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = entries(30)
+    await store_chunks(db, [stored[0:10], stored[20:30]])
+    store = MongoLedgerStore(db)
+    tip = await store.tip(SHARD)
+    assert (tip.size, tip.last_offset) == (10, 9)
+    read = [e async for e in store.scan(SHARD)]
+    assert [e.index for e in read] == [*range(10), *range(20, 30)]
+    [finding] = audit_shard(SHARD, read, [])
+    assert finding.index == 10
+    assert "missing (deleted)" in finding.problem
+
+
+async def test_a_read_that_fails_raises_instead_of_waiting_forever() -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        "mongodb://127.0.0.1:9/", serverSelectionTimeoutMS=300
+    )
+    try:
+        with pytest.raises(PyMongoError):
+            [e async for e in MongoLedgerStore(client["nowhere"]).scan(SHARD)]
+    finally:
+        await client.close()
