@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from audit.adapters import mongo_ledger
 from audit.adapters.chunks import encode_chunk
 from audit.adapters.mongo_ledger import SHARDS, MongoLedgerStore, shard_collection
 from audit.domain.integrity import audit_shard
@@ -76,3 +77,27 @@ async def test_a_read_that_fails_raises_instead_of_waiting_forever() -> None:
             [e async for e in MongoLedgerStore(client["nowhere"]).scan(SHARD)]
     finally:
         await client.close()
+
+
+async def test_a_late_first_chunk_is_asked_for_instead_of_holding_the_shard(
+    db: AsyncDatabase[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rewritten chunk moves to the end of the natural order; memory stays bounded."""
+    monkeypatch.setattr(mongo_ledger, "MAX_WAITING", 2)
+    stored = entries(50)
+    parts = [stored[i : i + 5] for i in range(0, 50, 5)]
+    await store_chunks(db, [*parts[1:4], *parts[5:], parts[0], parts[4]])
+    assert [e async for e in MongoLedgerStore(db).scan(SHARD)] == stored
+
+
+async def test_a_forged_chunk_overlapping_others_is_read_and_named(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = entries(30)
+    await store_chunks(db, [stored[0:10], stored[10:20], stored[20:30]])
+    await db[shard_collection(SHARD)].insert_one(encode_chunk(stored[5:8]))  # _id 5: a copy
+    read = [e async for e in MongoLedgerStore(db).scan(SHARD)]
+    assert len(read) == 33
+    [finding] = audit_shard(SHARD, read, [])
+    assert finding.index == 5
+    assert "appears again" in finding.problem

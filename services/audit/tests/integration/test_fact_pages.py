@@ -67,6 +67,10 @@ async def test_a_batch_is_a_page_per_kind_and_a_redelivery_adds_no_row(
     transfers = {t.event_id for p in pages for t in p.transfers}
     assert transfers == {d.event.id for d in batch if d.origin.offset in (2, 3, 5)}
     assert await facts.due(now=at(10), limit=100) == []  # not yet past the grace period
+    # transfers the judge already has do not count toward the limit
+    oldest = await facts.due(now=at(-1), limit=1)
+    judged = {t.event_id for t in oldest[0].transfers}
+    assert len(await facts.due(now=at(-1), limit=1, judged=judged)) == 2
     for page in pages:
         await facts.forget_pending(page.page_id)
     assert await facts.due(now=at(-1), limit=100) == []

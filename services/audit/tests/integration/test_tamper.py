@@ -175,11 +175,20 @@ async def test_two_swapped_entries_are_located(ledger: AsyncDatabase[dict[str, A
     assert "nodes do not match" in finding.problem or "swapped" in finding.problem
 
 
-async def test_a_malformed_chunk_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> None:
+@pytest.mark.parametrize("how", ["cut", "flipped"])
+async def test_a_malformed_chunk_is_located(
+    ledger: AsyncDatabase[dict[str, Any]], how: str
+) -> None:
+    """A byte changed in the compressed blob itself: zlib's checksum fails, the chunk is named."""
     doc = await ledger[ENTRIES].find_one({"_id": 30})
     assert doc is not None
+    z = bytearray(doc["z"])
+    if how == "cut":
+        z = z[:-1]
+    else:
+        z[len(z) // 2] ^= 0x01
     await ledger[ENTRIES].delete_one({"_id": 30})
-    await ledger[ENTRIES].insert_one({**doc, "z": bytes(doc["z"])[:-1]})
+    await ledger[ENTRIES].insert_one({**doc, "z": bytes(z)})
     [finding] = (await audit_of(ledger)).findings
     assert (finding.index, finding.event_id) == (30, None)
     assert "malformed" in finding.problem

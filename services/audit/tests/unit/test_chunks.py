@@ -12,7 +12,7 @@ import pytest
 from audit.adapters import chunks as chunk_format
 from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
 from audit.adapters.mongo_ledger import _Shard
-from audit.domain.integrity import names_event
+from audit.domain.integrity import audit_shard, names_event
 from audit.domain.ledger import Entry, Record, Run, ShardLog, completed_nodes, holder_of
 from audit.domain.merkle import CompactRange
 from audit.service.ports import MalformedChunk
@@ -139,3 +139,13 @@ def test_the_event_id_check_is_exact_for_our_envelope_and_falls_back_to_json() -
     assert names_event(b'{ "id" : "x1", "type": "t" }', "x1")
     assert not names_event(b"[1, 2]", "x1")
     assert not names_event(b"not json", "x1")
+
+
+def test_what_no_signed_checkpoint_covers_is_parsed_in_full() -> None:
+    log = ShardLog(shard="s/0", tree=CompactRange())
+    truncated = b'{"specversion":"1.0","id":"e0"'  # the fast path alone would take it
+    assert names_event(truncated, "e0")
+    stored = [log.append(Record(event_id="e0", shard="s/0", offset=0, data=truncated))]
+    [finding] = audit_shard("s/0", stored, [])
+    assert (finding.index, finding.event_id) == (0, "e0")
+    assert "not the event the entry names" in finding.problem

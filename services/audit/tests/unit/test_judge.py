@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,9 @@ class Pages:
         self.pages = pages
         self.verdicts: dict[str, Verdict] = {}
 
-    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+    async def due(
+        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
+    ) -> list[PendingPage]:
         return list(self.pages)
 
     async def timelines(
@@ -90,3 +92,14 @@ async def test_a_transfer_in_two_pages_gets_one_verdict_and_one_violation() -> N
     assert await judge.run_once() == 1 + 2  # one transfer, two pages
     assert len(published.events) == 1
     assert store.pages == []
+
+
+async def test_a_transfer_judged_in_a_finished_page_is_not_published_again_from_another() -> None:
+    a, b = transfer("e1", "alice"), transfer("e2", "bob")
+    store, published = Pages([PendingPage("p1", [a]), PendingPage("p2", [a, b])]), Published()
+    judge = WaitingFor(facts=store, publisher=published)  # type: ignore[arg-type]
+    judge.lagging = {"bob"}
+    await judge.run_once()  # a judged, p1 done, p2 waits for b
+    await judge.run_once()
+    assert [p.page_id for p in store.pages] == ["p2"]
+    assert [e.data.transfer_id for e in published.events] == ["tr_e1"]

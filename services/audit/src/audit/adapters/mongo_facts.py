@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,8 +111,11 @@ class MongoFactStore:
         due = max(t["at"] for t in transfers).timestamp() + self._grace_s
         return [{"_id": page_id([t["id"] for t in transfers]), "due": due, **_pack(transfers)}]
 
-    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
-        """Pending pages past their grace period, oldest first, until `limit` transfers."""
+    async def due(
+        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
+    ) -> list[PendingPage]:
+        """Pending pages past their grace period, oldest first, until `limit` transfers that
+        are not in `judged`."""
         pages, count = [], 0
         pending = self._db[PENDING]
         async for doc in pending.find({"due": {"$lte": now.timestamp()}}).sort("due"):
@@ -121,7 +124,7 @@ class MongoFactStore:
                 for r in _unpack(doc, pending.codec_options)
             ]
             pages.append(PendingPage(page_id=doc["_id"], transfers=rows))
-            count += len(rows)
+            count += sum(1 for t in rows if t.event_id not in judged)
             if count >= limit:
                 break
         return pages

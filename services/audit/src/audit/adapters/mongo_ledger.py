@@ -35,6 +35,8 @@ from shared.mongo import Document, insert_once
 SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
 READ_AHEAD = 8
 """Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
+MAX_WAITING = 32
+"""Chunks held while the one before them has not come (a read keeps memory bounded)."""
 
 
 def shard_collection(shard: str) -> str:
@@ -130,7 +132,8 @@ class MongoLedgerStore:
                 raise SlotTaken(
                     f"{shard} index {part[0].index} is taken by another writer"
                 ) from exc
-            known.add(Run.of(part))
+            if known.size == part[0].index:  # else a concurrent read has added it already
+                known.add(Run.of(part))
         if cut < len(entries):
             dup = entries[cut]
             raise DuplicateEvent(
@@ -202,9 +205,10 @@ class MongoLedgerStore:
     async def _read(self, shard: str, *, since: int) -> AsyncGenerator[Run]:
         """The shard's chunks from `since` on, in index order, read ahead while the caller works.
 
-        Chunks arrive in insertion order, which is index order unless writers raced; one that
-        comes early waits until its predecessor has come, and what is left when the read ends
-        (after a gap) follows in index order.
+        Chunks arrive in insertion order, which is index order unless writers raced or the
+        store was tampered with; one that comes early waits (at most MAX_WAITING of them) until
+        its predecessor has come. Past that, the predecessor is asked for by `_id`; if it is not
+        stored, the earliest waiting chunk follows, and the reader sees the gap.
         """
         queue: asyncio.Queue[Document | Exception | None] = asyncio.Queue(maxsize=READ_AHEAD)
 
@@ -216,24 +220,40 @@ class MongoLedgerStore:
             except Exception as exc:  # noqa: BLE001 - handed to the reader, raised there
                 await queue.put(exc)
                 return
+            finally:
+                await cursor.close()
             await queue.put(None)
 
         reader = asyncio.create_task(fetch())
         try:
             waiting: dict[int, Run] = {}
+            strays: list[Run] = []  # overlapping an earlier chunk: only a forger writes these
+            asked: set[int] = set()
             following = since
             while (doc := await queue.get()) is not None:
                 if isinstance(doc, Exception):
                     raise doc
                 chunk = decode_chunk(shard, doc)
-                waiting[chunk.start] = chunk
+                if chunk.start in asked:  # already read by `_id` below
+                    asked.discard(chunk.start)
+                elif chunk.start < following or chunk.start in waiting:
+                    strays.append(chunk)
+                else:
+                    waiting[chunk.start] = chunk
+                if len(waiting) > MAX_WAITING and following not in waiting:
+                    found = await self._chunks(shard).find_one({"_id": following})
+                    if found is None:
+                        following = min(waiting)
+                    else:
+                        asked.add(following)
+                        waiting[following] = decode_chunk(shard, found)
                 while following in waiting:
                     chunk = waiting.pop(following)
                     following = chunk.start + len(chunk.ids)
                     yield chunk
             await reader
-            for start in sorted(waiting):
-                yield waiting[start]
+            for chunk in sorted([*waiting.values(), *strays], key=lambda c: c.start):
+                yield chunk
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -45,17 +45,24 @@ def _event_id(data: bytes) -> str | None:
 
 
 def names_event(data: bytes, event_id: str) -> bool:
-    """True when `data` is a JSON object whose top-level "id" is `event_id`.
+    """For well-formed JSON: True when `data` is an object whose top-level "id" is `event_id`.
 
     Fast path for the envelope as this system writes it (`{"specversion":"1.0","id":"..."`
     first, no escapes): with no backslash in the bytes, every key equal to "id" is spelled
     `"id"`, so if that appears once, right after the prefix, no other member can override it.
-    Anything else is parsed (JSON keeps the last of duplicate keys, as ingest did).
+    Anything else is parsed (JSON keeps the last of duplicate keys, as ingest did). The fast
+    path does not check that the rest is well-formed: ingest parsed every event, and the leaf
+    hash binds the bytes; `ShardAudit` parses in full what no signed checkpoint covers yet.
     """
     if b"\\" not in data and data.count(b'"id"') == 1:
         encoded = event_id.encode()
         if b'"' not in encoded and data.startswith(_PREFIX + encoded + b'"'):
             return True
+    return parsed_names_event(data, event_id)
+
+
+def parsed_names_event(data: bytes, event_id: str) -> bool:
+    """True when `data` parses as a JSON object whose top-level "id" is `event_id`."""
     return _event_id(data) == event_id
 
 
@@ -70,7 +77,7 @@ def _entry_problem(entry: Entry, *, expected: int, previous_offset: int) -> str 
         return f"index {entry.index} appears again (inserted or duplicated entry)"
     if leaf_hash(entry.data) != entry.leaf:
         return "stored data does not match its leaf hash (entry changed)"
-    if not names_event(entry.data, entry.event_id):
+    if not parsed_names_event(entry.data, entry.event_id):
         return "stored data is not the event the entry names (entry changed or forged)"
     if entry.offset <= previous_offset:
         return (
@@ -89,6 +96,8 @@ class ShardAudit:
         self.entries = 0
         self._tree, self._previous_offset, self._interval_start = CompactRange(), -1, 0
         self._pending = sorted(anchors, key=lambda a: a.size)
+        self._signed = self._pending[-1].size if self._pending else 0
+        """Entries below this index are covered by a signed root; the rest are parsed in full."""
         self.finding: Finding | None = None
         while self._pending and self._pending[0].size == 0:  # registered before its first entry
             anchor = self._pending.pop(0)
@@ -120,7 +129,7 @@ class ShardAudit:
                 index != size
                 or offset <= previous
                 or _sha256(_LEAF + data).digest() != leaf
-                or not names_event(data, event_id)
+                or not (names_event if index < self._signed else parsed_names_event)(data, event_id)
             ):
                 self.entries += k + 1
                 entry = run.entries()[k]

@@ -34,7 +34,7 @@ async def verify_ledger(container: Container) -> int:
         {
             "ok": result.ok,
             "shards": result.shards,
-            "entries": result.entries,
+            "entries_checked": result.entries,
             "checkpoints": result.checkpoints,
             "findings": [
                 {"shard": f.shard, "index": f.index, "event_id": f.event_id, "problem": f.problem}

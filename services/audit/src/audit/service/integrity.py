@@ -20,6 +20,7 @@ class AuditResult:
 
     shards: int
     entries: int
+    """Entries checked: every stored entry, unless a finding stopped a shard's check early."""
     checkpoints: int
     findings: list[Finding]
 

@@ -31,8 +31,8 @@ class Judge:
     Transfers come in pending pages (one per ingested batch). A transfer whose consent and
     terms partitions the ledger has not yet stored past its time waits; the page goes once
     each of its transfers has a verdict. What this instance judged of a page still waiting is
-    remembered, so a violation is published once (again only after a restart, with the same
-    event id).
+    remembered while that page is due, so its violations are not published again each round;
+    after a restart they may be, always with the same event id (a duplicate, not a new one).
     """
 
     def __init__(
@@ -56,9 +56,7 @@ class Judge:
             self._marks.observe(now=now.timestamp(), ends=ends, committed=committed)
         todo: dict[str, TransferRow] = {}  # a redelivery may put a transfer in two pages
         done: list[PendingPage] = []
-        pages = await self._facts.due(now=now, limit=limit)
-        # forget what was judged of pages that are gone (finished by another instance)
-        self._judged.intersection_update(t.event_id for p in pages for t in p.transfers)
+        pages = await self._facts.due(now=now, limit=limit, judged=self._judged)
         for page in pages:
             waiting = [t for t in page.transfers if t.event_id not in self._judged]
             ready = [t for t in waiting if self._complete(t)]
@@ -69,7 +67,11 @@ class Judge:
             await self._judge(list(todo.values()))
         for page in done:
             await self._facts.forget_pending(page.page_id)
-            self._judged.difference_update(t.event_id for t in page.transfers)
+        # remember what was judged only while a page still waiting holds it
+        finished = {page.page_id for page in done}
+        self._judged = (self._judged | todo.keys()) & {
+            t.event_id for p in pages if p.page_id not in finished for t in p.transfers
+        }
         return len(todo) + len(done)
 
     async def _judge(self, transfers: list[TransferRow]) -> None:

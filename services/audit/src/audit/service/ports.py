@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -124,7 +124,7 @@ class LedgerStore(Protocol):
         run cannot be read."""
 
     def scan(self, shard: str) -> AsyncIterator[Entry]:
-        """Every entry of the shard in stored order (MalformedChunk where it cannot be read)."""
+        """Every entry of the shard in index order (MalformedChunk where it cannot be read)."""
 
 
 class Progress(Protocol):
@@ -159,9 +159,11 @@ class FactStore(Protocol):
     async def add(self, facts: Facts) -> None:
         """Store facts (idempotent by event id); the batch's transfers become a pending page."""
 
-    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+    async def due(
+        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
+    ) -> list[PendingPage]:
         """Pending pages whose transfers are all past their grace period, oldest first, until
-        they hold at least `limit` transfers."""
+        they hold at least `limit` transfers not in `judged` (the judge's own memory)."""
 
     async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
         """The consent timeline of one user and app."""
