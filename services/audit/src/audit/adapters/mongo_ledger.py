@@ -6,9 +6,9 @@ the index of its first entry. A chunk's `_id` is the tree size its writer saw: t
 the same shard collide on it and the later one reloads (a writer only ever writes at a size
 that was once the true size, and every such size except the current one starts a stored chunk).
 
-The hashes, event ids and last offset of a shard (about 150 bytes an entry) are kept in memory
-after one read and extended by every append: proofs, shard loads and duplicate checks then read
-no documents. Reads stream in natural (insertion) order and are put in index order here:
+The hashes, event ids and last offset of a shard (about 220 bytes an entry, measured) are kept
+in memory after one read and extended by every append: proofs, shard loads and duplicate checks
+then read no documents. Reads stream in natural (insertion) order and are put in index order here:
 FerretDB sorts in Go after reading every document, so a sorted read cannot start early.
 """
 
