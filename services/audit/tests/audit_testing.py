@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -20,6 +21,8 @@ from kits_testing import Servers
 from shared.events import CloudEvent, EventData
 
 ISSUER, AUDIENCE = "https://auth.test", "kits-platform"
+AUDITOR_TOKEN = f"auditor-{uuid.uuid4().hex}"
+AS_AUDITOR = {"Authorization": f"Bearer {AUDITOR_TOKEN}"}
 USER_TOKEN_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-user-token-key"})
 
 
@@ -63,6 +66,7 @@ def audit_settings(servers: Servers, **overrides: Any) -> AuditSettings:
         "checkpoint_interval_s": 0.5,
         "judge_grace_s": 0.5,
         "judge_interval_s": 0.1,
+        "auditor_token_sha256": hashlib.sha256(AUDITOR_TOKEN.encode()).hexdigest(),
         "user_token_issuer": ISSUER,
         "user_token_audience": AUDIENCE,
         "user_token_jwks": json.dumps({"keys": [USER_TOKEN_KEY.as_dict(private=False)]}),

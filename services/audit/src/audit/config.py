@@ -29,8 +29,17 @@ class AuditSettings(ServiceSettings):
     judge_grace_s: float = Field(default=2.0, ge=0)
     judge_interval_s: float = Field(default=0.5, gt=0)
 
+    # Auditors read every ledger entry: SHA-256 (hex) of each auditor's bearer token, comma
+    # separated; the tokens themselves are never configured or stored. Empty: no auditors.
+    auditor_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64}(,[0-9a-f]{64})*)?$")
+
     # Signed user session tokens (auth's JWKS): inline JSON or a URL to fetch it from.
     user_token_issuer: str = "http://127.0.0.1:8001"
     user_token_audience: str = "kits-platform"
     user_token_jwks: str = ""
     user_token_jwks_url: str = ""
+
+    @property
+    def auditor_digests(self) -> frozenset[str]:
+        """The SHA-256 digests of the auditors' bearer tokens."""
+        return frozenset(d for d in self.auditor_token_sha256.split(",") if d)

@@ -19,7 +19,7 @@ from audit.verify.responses import (
     verify_inclusion_response,
 )
 from audit_events import app_registered, granted, logged_in, sound_ingested, transfer
-from audit_testing import AuditHarness, Publish, at, new_user
+from audit_testing import AS_AUDITOR, AuditHarness, Publish, at, new_user, user_token
 
 pytestmark = pytest.mark.integration
 Wait = Callable[..., Awaitable[None]]
@@ -35,7 +35,7 @@ async def proof_when_covered(audit: AuditHarness, event_id: str, wait_until: Wai
     holder: dict[str, Any] = {}
 
     async def covered() -> bool:
-        response = await audit.http.get(f"/ledger/entries/{event_id}")
+        response = await audit.http.get(f"/ledger/entries/{event_id}", headers=AS_AUDITOR)
         holder["r"] = response
         return response.status_code == 200
 
@@ -64,7 +64,9 @@ async def test_events_from_several_producers_have_inclusion_proofs_under_a_signe
         assert checkpoint.shard_head(response.entry.shard).size > response.entry.index
 
     narrowed = await audit.http.get(
-        f"/ledger/entries/{sent[-1].id}", params={"subject": sent[-1].subject}
+        f"/ledger/entries/{sent[-1].id}",
+        params={"subject": sent[-1].subject},
+        headers=AS_AUDITOR,
     )
     assert narrowed.status_code == 200
     assert narrowed.json()["entry"]["id"] == sent[-1].id
@@ -167,9 +169,36 @@ async def _id_of(audit: AuditHarness, checkpoint: Any) -> str:
 async def test_unknown_entries_and_checkpoints_are_404_and_bad_ids_422(
     audit: AuditHarness,
 ) -> None:
-    assert (await audit.http.get(f"/ledger/entries/{uuid.uuid4()}")).status_code == 404
+    assert (
+        await audit.http.get(f"/ledger/entries/{uuid.uuid4()}", headers=AS_AUDITOR)
+    ).status_code == 404
     assert (await audit.http.get("/ledger/checkpoints/00ff")).status_code == 404
     bad = await audit.http.get(
         "/ledger/consistency", params={"old": "zz", "new": "00", "shard": "a/1"}
     )
     assert bad.status_code == 422
+
+
+async def test_an_entry_is_read_by_an_auditor_or_by_the_user_it_is_about(
+    audit: AuditHarness, publish: Publish, wait_until: Wait
+) -> None:
+    """Entries carry pseudonymous keys: not public; checkpoints and keys are."""
+    alice, bob, app = new_user(), new_user(), f"app_{uuid.uuid4().hex[:8]}"
+    hers = await publish("consent", granted(alice, app))
+    app_event = await publish("auth", app_registered(app))
+    await proof_when_covered(audit, hers.id, wait_until)
+    await proof_when_covered(audit, app_event.id, wait_until)
+
+    async def status_of(event_id: str, authorization: str | None) -> int:
+        headers = {} if authorization is None else {"Authorization": authorization}
+        return (await audit.http.get(f"/ledger/entries/{event_id}", headers=headers)).status_code
+
+    assert await status_of(hers.id, None) == 401
+    assert await status_of(hers.id, "Bearer not-a-token") == 401
+    assert await status_of(hers.id, "Basic abc") == 401
+    assert await status_of(hers.id, f"Bearer {user_token(alice)}") == 200
+    assert await status_of(hers.id, f"Bearer {user_token(bob)}") == 404  # not revealed
+    assert await status_of(app_event.id, f"Bearer {user_token(alice)}") == 404
+    assert await status_of(app_event.id, AS_AUDITOR["Authorization"]) == 200
+    assert (await audit.http.get("/ledger/checkpoints/latest")).status_code == 200
+    assert (await audit.http.get("/ledger/keys")).status_code == 200

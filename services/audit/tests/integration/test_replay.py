@@ -28,7 +28,7 @@ from audit.service.replay import (
 )
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
 from audit_events import granted, logged_in, transfer
-from audit_testing import AuditHarness, Publish, at, new_user
+from audit_testing import AS_AUDITOR, AuditHarness, Publish, at, new_user
 from kits_testing import Servers
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,8 @@ async def live_ledger_with_checkpoint(
     last = await publish("auth", transfer(user, app, when=at()))
 
     async def covered() -> bool:
-        return (await audit.http.get(f"/ledger/entries/{last.id}")).status_code == 200
+        response = await audit.http.get(f"/ledger/entries/{last.id}", headers=AS_AUDITOR)
+        return response.status_code == 200
 
     await wait_until(covered, timeout_s=30)
     return user

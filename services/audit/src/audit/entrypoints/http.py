@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -10,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 
 from audit.adapters.user_tokens import InvalidUserToken
 from audit.bootstrap import Container
-from audit.service.proofs import NotCovered, NotFound, checkpoint_json
+from audit.service.proofs import AUDITOR, NotCovered, NotFound, Reader, checkpoint_json
 from audit.service.reports import access_report
 from audit.verify.encoding import b64encode
 
@@ -64,18 +66,63 @@ async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
         raise _problem(exc) from exc
 
 
-@router.get("/ledger/entries/{event_id}", tags=["ledger"], responses=_ERRORS)
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a Bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+async def _user_key(c: Container, token: str) -> str:
+    if c.tokens is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "user-token keys not configured")
+    try:
+        return await c.tokens.user_key(token)
+    except InvalidUserToken as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+
+
+async def _reader(c: Deps, authorization: Annotated[str | None, Header()] = None) -> Reader:
+    """An auditor (by the digest of their token) or the user a session token names."""
+    token = _bearer(authorization)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    if any(hmac.compare_digest(digest, known) for known in c.settings.auditor_digests):
+        return AUDITOR
+    return Reader(user_key=await _user_key(c, token))
+
+
+@router.get(
+    "/ledger/entries/{event_id}",
+    tags=["ledger"],
+    responses={
+        **_ERRORS,
+        401: {"description": "missing or invalid token (an auditor's, or a user session's)"},
+    },
+)
 async def inclusion(
     c: Deps,
+    reader: Annotated[Reader, Depends(_reader)],
     event_id: str,
     checkpoint_id: Checkpoint = None,
     subject: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """An entry with its inclusion proof against a checkpoint (default: the latest); giving
-    the event's subject (its Kafka key) narrows the search to one partition's shards."""
+    the event's subject (its Kafka key) narrows the search to one partition's shards. An
+    auditor reads every entry; a user, with their session token, the entries about them (any
+    other is not found)."""
     partition = c.progress.partition(subject) if subject else None
     try:
-        return await c.proofs.inclusion(event_id, checkpoint_id=checkpoint_id, partition=partition)
+        return await c.proofs.inclusion(
+            event_id, checkpoint_id=checkpoint_id, partition=partition, reader=reader
+        )
     except (NotFound, NotCovered) as exc:
         raise _problem(exc) from exc
 
@@ -108,21 +155,7 @@ async def my_access_report(
     """Every transfer of the caller's data, with the verdict; only the user may read it."""
     if c.tokens is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "user-token keys not configured")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a Bearer user token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    try:
-        user_key = await c.tokens.user_key(token)
-    except InvalidUserToken as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            str(exc),
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from exc
+    user_key = await _user_key(c, _bearer(authorization))
     return await access_report(c.facts, user_key=user_key)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from audit.service import trees
@@ -25,6 +27,32 @@ class NotCovered(ValueError):
     """The entry or shard is not (yet) covered by that checkpoint: ask for a later one."""
 
 
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who asks for a ledger entry: an auditor reads every entry, a user those about them.
+
+    An entry's bytes carry pseudonymous keys (the internal user key next to an app's pairwise
+    subject), so entries are not public; checkpoints, keys and consistency proofs carry only
+    hashes and are.
+    """
+
+    user_key: str | None
+    """None for an auditor."""
+
+    def may_read(self, data: bytes) -> bool:
+        """True when this reader may see the event with these bytes."""
+        if self.user_key is None:
+            return True
+        try:
+            payload = json.loads(data).get("data")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(payload, dict) and payload.get("user_key") == self.user_key
+
+
+AUDITOR = Reader(user_key=None)
+
+
 class ProofService:
     """Inclusion and consistency proofs against signed checkpoints."""
 
@@ -45,11 +73,17 @@ class ProofService:
         return found
 
     async def inclusion(
-        self, event_id: str, *, checkpoint_id: str | None, partition: int | None = None
+        self,
+        event_id: str,
+        *,
+        checkpoint_id: str | None,
+        partition: int | None = None,
+        reader: Reader = AUDITOR,
     ) -> dict[str, Any]:
-        """The entry, its inclusion proof and the checkpoint the proof is for."""
+        """The entry, its inclusion proof and the checkpoint the proof is for; an entry the
+        reader may not see is not found (its existence is not revealed either)."""
         entry = await self._ledger.entry(event_id, partition=partition)
-        if entry is None:
+        if entry is None or not reader.may_read(entry.data):
             raise NotFound(f"no ledger entry for event {event_id}")
         stored = await self.checkpoint(checkpoint_id)
         size = _size(stored, entry.shard)
