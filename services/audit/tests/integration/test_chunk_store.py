@@ -1,21 +1,35 @@
-"""The chunk store reads in index order whatever the storage order, and fails rather than hangs."""
+"""The ledger store reads in index order whatever the storage order and fails rather than
+hangs; the checkpoint store finds the latest without reading them all."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from audit.adapters import mongo_ledger
 from audit.adapters.chunks import encode_chunk
-from audit.adapters.mongo_ledger import SHARDS, MongoLedgerStore, shard_collection
+from audit.adapters.mongo_ledger import (
+    KEEP_RECENT,
+    RECENT_CHECKPOINTS,
+    SHARDS,
+    MongoCheckpointStore,
+    MongoLedgerStore,
+    create_ledger_indexes,
+    shard_collection,
+)
 from audit.domain.integrity import audit_shard
 from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
+from audit.service.checkpoints import checkpoint_id
+from audit.service.ports import StoredCheckpoint
+from audit.verify.checkpoint import ShardHead, sign_checkpoint
 
 pytestmark = pytest.mark.integration
 SHARD = "chunks.test/0"
@@ -101,3 +115,27 @@ async def test_a_forged_chunk_overlapping_others_is_read_and_named(
     [finding] = audit_shard(SHARD, read, [])
     assert finding.index == 5
     assert "appears again" in finding.problem
+
+
+async def test_the_latest_checkpoint_comes_from_a_small_collection_of_recent_ones(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """FerretDB sorts after reading everything: "the latest" must not read a day of them."""
+    await create_ledger_indexes(db)
+    store, key, start = MongoCheckpointStore(db), Ed25519PrivateKey.generate(), datetime.now(UTC)
+    saved = []
+    for i in range(40):
+        at = start + timedelta(seconds=i)
+        heads = [ShardHead(shard=SHARD, size=i + 1, root=bytes([i]) * 32)]
+        signed = sign_checkpoint(private_key=key, origin="test/o", shards=heads, time=at)
+        saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at))
+        assert await store.save(saved[-1])
+    assert not await store.save(saved[-1])  # the same checkpoint again
+    assert KEEP_RECENT <= await db[RECENT_CHECKPOINTS].count_documents({}) <= 2 * KEEP_RECENT
+    latest = await store.latest()
+    assert latest is not None
+    assert latest.checkpoint_id == saved[-1].checkpoint_id
+    first = await store.get(saved[0].checkpoint_id)  # no longer among the recent ones
+    assert first is not None
+    assert first.checkpoint == saved[0].checkpoint
+    assert [c.checkpoint_id for c in await store.all()] == [c.checkpoint_id for c in saved]

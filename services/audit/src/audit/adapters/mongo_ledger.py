@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -33,6 +33,9 @@ from audit.verify.checkpoint import Checkpoint, ShardHead
 from shared.mongo import Document, insert_once
 
 SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
+RECENT_CHECKPOINTS = "ledger_checkpoints_recent"
+KEEP_RECENT = 16
+"""Checkpoints kept in the small collection that answers "the latest" (between 16 and 32)."""
 READ_AHEAD = 8
 """Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
 MAX_WAITING = 32
@@ -47,6 +50,7 @@ def shard_collection(shard: str) -> str:
 async def create_ledger_indexes(db: AsyncDatabase[Document]) -> None:
     """Checkpoints by time; chunks need no index besides `_id` (their first index)."""
     await db[CHECKPOINTS].create_index([("signed_at", DESCENDING)])
+    await db[RECENT_CHECKPOINTS].create_index([("signed_at", DESCENDING)])
 
 
 @dataclass
@@ -290,26 +294,45 @@ def _cp_from_doc(doc: Document) -> StoredCheckpoint:
 
 
 class MongoCheckpointStore:
-    """Signed checkpoints by id."""
+    """Signed checkpoints by id: every one kept for good, the newest few also in a small
+    collection that answers "the latest" (FerretDB sorts in Go after reading every document:
+    measured, the latest of 17,000 checkpoints, a day at one per 5 s, took 18.5 s to find)."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._checkpoints = db[CHECKPOINTS]
+        self._recent = db[RECENT_CHECKPOINTS]
 
     async def save(self, stored: StoredCheckpoint) -> bool:
-        """Insert; False if that id was already there."""
-        return await insert_once(self._checkpoints, _cp_to_doc(stored))
+        """Insert; False if that id was already there. Then keep it among the recent ones."""
+        doc = _cp_to_doc(stored)
+        new = await insert_once(self._checkpoints, doc)
+        await insert_once(self._recent, doc)
+        await self._prune()
+        return new
+
+    async def _prune(self) -> None:
+        """Drop all but the newest KEEP_RECENT from the recent ones (a copy, not the record)."""
+        cursor = self._recent.find({}, projection={"signed_at": 1})
+        times = sorted([doc["signed_at"] async for doc in cursor], reverse=True)
+        if len(times) > 2 * KEEP_RECENT:
+            await self._recent.delete_many({"signed_at": {"$lt": times[KEEP_RECENT - 1]}})
 
     async def latest(self) -> StoredCheckpoint | None:
-        """The newest checkpoint."""
-        doc = await self._checkpoints.find_one({}, sort=[("signed_at", DESCENDING)])
+        """The newest checkpoint (from the recent ones; from all of them in a database that
+        has none yet)."""
+        doc = await self._recent.find_one({}, sort=[("signed_at", DESCENDING)])
+        if doc is None:
+            doc = await self._checkpoints.find_one({}, sort=[("signed_at", DESCENDING)])
         return None if doc is None else _cp_from_doc(doc)
 
     async def get(self, checkpoint_id: str) -> StoredCheckpoint | None:
         """One checkpoint by id."""
-        doc = await self._checkpoints.find_one({"_id": checkpoint_id})
+        doc = await self._recent.find_one({"_id": checkpoint_id})
+        if doc is None:
+            doc = await self._checkpoints.find_one({"_id": checkpoint_id})
         return None if doc is None else _cp_from_doc(doc)
 
     async def all(self) -> list[StoredCheckpoint]:
-        """Every checkpoint, oldest first."""
-        cursor = self._checkpoints.find({}).sort("signed_at", ASCENDING)
-        return [_cp_from_doc(doc) async for doc in cursor]
+        """Every checkpoint, oldest first (read as stored, ordered here)."""
+        stored = [_cp_from_doc(doc) async for doc in self._checkpoints.find({})]
+        return sorted(stored, key=lambda c: (c.signed_at, c.checkpoint_id))
