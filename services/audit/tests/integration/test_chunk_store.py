@@ -139,3 +139,18 @@ async def test_the_latest_checkpoint_comes_from_a_small_collection_of_recent_one
     assert first is not None
     assert first.checkpoint == saved[0].checkpoint
     assert [c.checkpoint_id for c in await store.all()] == [c.checkpoint_id for c in saved]
+
+
+async def test_what_another_writer_appended_is_read_chunk_by_chunk(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    stored = entries(40)
+    writer, reader = MongoLedgerStore(db), MongoLedgerStore(db)
+    await writer.append(stored[0:10])
+    assert (await reader.tip(SHARD)).size == 10  # read in full
+    await writer.append(stored[10:25])
+    await writer.append(stored[25:40])
+    tip = await reader.tip(SHARD)  # then the next chunks by _id
+    assert (tip.size, tip.last_offset) == (40, 39)
+    nodes = await reader.nodes(SHARD, [(3, 4), (0, 39)])
+    assert nodes == {(3, 4): stored[39].node(3), (0, 39): stored[39].leaf}

