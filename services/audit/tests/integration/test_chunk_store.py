@@ -25,7 +25,7 @@ from audit.adapters.mongo_ledger import (
     shard_collection,
 )
 from audit.domain.integrity import audit_shard
-from audit.domain.ledger import Entry, Record, ShardLog
+from audit.domain.ledger import Entry, Record, Run, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
@@ -53,7 +53,7 @@ def entries(count: int) -> list[Entry]:
 async def store_chunks(db: AsyncDatabase[dict[str, Any]], parts: list[list[Entry]]) -> None:
     await db[SHARDS].insert_one({"_id": SHARD})
     for part in parts:
-        await db[shard_collection(SHARD)].insert_one(encode_chunk(part))
+        await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(part)))
 
 
 async def test_chunks_stored_out_of_order_are_read_in_index_order(
@@ -109,7 +109,7 @@ async def test_a_forged_chunk_overlapping_others_is_read_and_named(
 ) -> None:
     stored = entries(30)
     await store_chunks(db, [stored[0:10], stored[10:20], stored[20:30]])
-    await db[shard_collection(SHARD)].insert_one(encode_chunk(stored[5:8]))  # _id 5: a copy
+    await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(stored[5:8])))  # _id 5: a copy
     read = [e async for e in MongoLedgerStore(db).scan(SHARD)]
     assert len(read) == 33
     [finding] = audit_shard(SHARD, read, [])

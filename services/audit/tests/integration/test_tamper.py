@@ -19,7 +19,7 @@ from audit.adapters.mongo_ledger import (
     create_ledger_indexes,
     shard_collection,
 )
-from audit.domain.ledger import Entry, Record, ShardLog
+from audit.domain.ledger import Entry, Record, Run, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.service.checkpoints import Checkpointer
 from audit.service.ingest import LedgerIngest
@@ -97,7 +97,7 @@ async def edit(
         if changed != stored:
             await db[ENTRIES].delete_one({"_id": doc["_id"]})
             if changed:
-                await db[ENTRIES].insert_one({**encode_chunk(changed), "_id": doc["_id"]})
+                await db[ENTRIES].insert_one({**encode_chunk(Run.of(changed)), "_id": doc["_id"]})
 
 
 def flip_byte(entry: Entry, at: int) -> Entry:

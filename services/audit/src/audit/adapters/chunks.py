@@ -54,20 +54,20 @@ def chunks(entries: Sequence[Entry]) -> Iterator[Sequence[Entry]]:
         yield entries[start:]
 
 
-def encode_chunk(entries: Sequence[Entry]) -> Document:
-    """The document for consecutive entries of one shard."""
-    count, ids = len(entries), [e.event_id.encode() for e in entries]
-    parts = [
-        struct.pack(f">{count}H", *(len(i) for i in ids)),
-        struct.pack(f">{count}I", *(len(e.data) for e in entries)),
-        *(_POS.pack(e.index, e.offset) for e in entries),
-        *ids,
-    ]
-    for e in entries:
-        parts.append(e.leaf)
-        parts += e.nodes
-    parts += (e.data for e in entries)
-    return {"_id": entries[0].index, "n": count, "z": zlib.compress(b"".join(parts), 1)}
+def encode_chunk(run: Run) -> Document:
+    """The document for a run of consecutive entries of one shard (`decode_chunk` reverses it)."""
+    count, ids = len(run.ids), [i.encode() for i in run.ids]
+    blob = b"".join(
+        [
+            struct.pack(f">{count}H", *(len(i) for i in ids)),
+            struct.pack(f">{count}I", *(len(d) for d in run.data)),
+            *(_POS.pack(index, offset) for index, offset in run.positions),
+            *ids,
+            run.hashes,
+            *run.data,
+        ]
+    )
+    return {"_id": run.start, "n": count, "z": zlib.compress(blob, 1)}
 
 
 def _inflate(start: int, z: bytes) -> bytes:

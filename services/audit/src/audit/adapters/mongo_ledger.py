@@ -136,15 +136,13 @@ class MongoLedgerStore:
                 cut = i
                 break
             batch.add(entry.event_id)
-        for part in chunks(entries[:cut]):
+        for run in map(Run.of, chunks(entries[:cut])):
             try:
-                await self._chunks(shard).insert_one(encode_chunk(part))
+                await self._chunks(shard).insert_one(encode_chunk(run))
             except DuplicateKeyError as exc:
-                raise SlotTaken(
-                    f"{shard} index {part[0].index} is taken by another writer"
-                ) from exc
-            if known.size == part[0].index:  # else a concurrent read has added it already
-                known.add(Run.of(part))
+                raise SlotTaken(f"{shard} index {run.start} is taken by another writer") from exc
+            if known.size == run.start:  # else a concurrent read has added it already
+                known.add(run)
         if cut < len(entries):
             dup = entries[cut]
             raise DuplicateEvent(
