@@ -13,6 +13,7 @@ from typing import Any
 
 import bson
 
+from audit.domain.ledger import completed_nodes
 from shared.events import make_event
 from shared.events.auth import TokenIssued, UserLoggedIn
 from shared.events.consent import ConsentGranted, ConsentRevoked
@@ -163,7 +164,7 @@ def entry_like_docs(wire: list[Wire], *, shards: int = 6) -> list[Document]:
                 "index": index,
                 "offset": index,
                 "leaf": hashlib.sha256(item.value).digest(),
-                "nodes": [os.urandom(32) for _ in range(_trailing_ones(index))],
+                "nodes": [os.urandom(32) for _ in range(completed_nodes(index))],
                 "data": item.value,
                 "type": "bench.raw.v1",
                 "subject": item.key.decode(),
@@ -171,14 +172,6 @@ def entry_like_docs(wire: list[Wire], *, shards: int = 6) -> list[Document]:
             }
         )
     return docs
-
-
-def _trailing_ones(index: int) -> int:
-    """Nodes an append at `index` completes above its leaf (as in the real ledger)."""
-    count = 0
-    while index & 1:
-        count, index = count + 1, index >> 1
-    return count
 
 
 def average_size(docs: list[Any]) -> float:

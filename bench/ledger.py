@@ -33,7 +33,7 @@ from shared.kafka.consumer import BatchHandler, Delivery
 from shared.mongo import Document
 
 ORIGIN = "bench.audit/ledger"
-LEDGER_CALLS = ("append", "tip", "size", "nodes", "entry")
+LEDGER_CALLS = ("append", "tip", "nodes", "entry")
 INGEST = "ingest"
 _SCOPE: ContextVar[str] = ContextVar("bench_scope", default="")
 _ACTIVE: ContextVar[bool] = ContextVar("bench_timed_call", default=False)

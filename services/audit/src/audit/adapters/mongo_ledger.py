@@ -158,10 +158,6 @@ class MongoLedgerStore:
         known = await self._catch_up(shard)
         return ShardTip(size=known.size, last_offset=known.last_offset)
 
-    async def size(self, shard: str) -> int:
-        """Number of entries stored in the shard."""
-        return (await self._catch_up(shard)).size
-
     async def nodes(self, shard: str, wanted: Sequence[NodeId]) -> dict[NodeId, bytes]:
         """The hashes of these perfect nodes, from the entries that completed them."""
         known = self._shards.get(shard)

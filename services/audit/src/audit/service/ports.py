@@ -106,9 +106,6 @@ class LedgerStore(Protocol):
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
 
-    async def size(self, shard: str) -> int:
-        """Number of entries in the shard."""
-
     async def tip(self, shard: str) -> ShardTip:
         """The shard's size and last Kafka offset, as stored now (other writers included)."""
 

@@ -203,7 +203,7 @@ async def compare(
             report.heads += 1
             root = roots.get((head.shard, head.size))
             if root is None:
-                size = await ledger.size(head.shard)
+                size = (await ledger.tip(head.shard)).size
                 report.mismatches.append(
                     f"checkpoint {checkpoint_id}, shard {head.shard}: rebuilt {size} entries, "
                     f"signed size {head.size}"

@@ -25,7 +25,7 @@ async def _getter(ledger: LedgerStore, shard: str, wanted: Sequence[NodeId]) -> 
 
 async def shard_head(ledger: LedgerStore, shard: str) -> ShardHead:
     """The shard's current size and root."""
-    size = await ledger.size(shard)
+    size = (await ledger.tip(shard)).size
     return ShardHead(shard=shard, size=size, root=await root_at(ledger, shard, size))
 
 
