@@ -112,6 +112,24 @@ async def test_replay_into_a_fresh_database_reproduces_every_published_root(
         await mongo_client.drop_database(target.name)
 
 
+async def audit_admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`audit-admin ARGS` in a process of its own, as an operator runs it."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-c",
+            "from audit.entrypoints.cli import main; raise SystemExit(main())",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 async def test_the_replay_command_says_the_roots_match(
     audit: AuditHarness,
     publish: Publish,
@@ -130,42 +148,14 @@ async def test_the_replay_command_says_the_roots_match(
         "AUDIT_MONGODB_DATABASE": settings.database_name,
     }
     try:
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "-c",
-                "from audit.entrypoints.cli import main; raise SystemExit(main())",
-                "replay",
-                "--into",
-                into,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = await audit_admin(env, "replay", "--into", into)
         assert done.returncode == 0, done.stdout + done.stderr
         report = json.loads(done.stdout)
         assert report["ok"] is True
         assert report["mismatches"] == []
         assert report["shard_heads_compared"] >= 1
 
-        verify = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "-c",
-                "from audit.entrypoints.cli import main; raise SystemExit(main())",
-                "verify-ledger",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        verify = await audit_admin(env, "verify-ledger")
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert json.loads(verify.stdout)["ok"] is True
     finally:

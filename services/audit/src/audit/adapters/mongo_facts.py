@@ -119,10 +119,7 @@ class MongoFactStore:
         pages, count = [], 0
         pending = self._db[PENDING]
         async for doc in pending.find({"due": {"$lte": now.timestamp()}}).sort("due"):
-            rows = [
-                TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
-                for r in _unpack(doc, pending.codec_options)
-            ]
+            rows = [_transfer(r) for r in _unpack(doc, pending.codec_options)]
             pages.append(PendingPage(page_id=doc["_id"], transfers=rows))
             count += sum(1 for t in rows if t.event_id not in judged)
             if count >= limit:
@@ -178,11 +175,7 @@ class MongoFactStore:
     async def transfers_of(self, user_key: str) -> list[TransferRow]:
         """Every transfer of one user's data, oldest first."""
         rows = _rows(self._db[TRANSFERS], {"users": user_key})
-        mine = [
-            TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
-            async for r in rows
-            if r["data"]["user_key"] == user_key
-        ]
+        mine = [_transfer(r) async for r in rows if r["data"]["user_key"] == user_key]
         return sorted(mine, key=lambda t: (t.at, t.event_id))
 
     async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
@@ -212,6 +205,10 @@ def _terms_row(r: TermsRow) -> Document:
         "terms_version": r.fact.terms_version,
         "at": r.fact.at,
     }
+
+
+def _transfer(r: Document) -> TransferRow:
+    return TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
 
 
 def _terms(r: Document) -> TermsFact:
