@@ -242,22 +242,15 @@ def _pg_start(bindir: Path, port: int, timeout: float) -> int:
     return pid
 
 
-def pg_isready(port: int) -> bool:
+def _client(tool: str, port: int) -> list[str]:
+    """A PostgreSQL client program connecting to the cluster's `postgres` database."""
     bindir = pg_bindir()
-    cmd = [
-        str(bindir / "pg_isready") if bindir else "pg_isready",
-        "-q",
-        "-h",
-        HOST,
-        "-p",
-        str(port),
-        "-U",
-        PG_USER,
-        "-d",
-        "postgres",
-        "-t",
-        "2",
-    ]
+    program = str(bindir / tool) if bindir else tool
+    return [program, "-h", HOST, "-p", str(port), "-U", PG_USER, "-d", "postgres"]
+
+
+def pg_isready(port: int) -> bool:
+    cmd = [*_client("pg_isready", port), "-q", "-t", "2"]
     return (
         subprocess.run(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -267,23 +260,7 @@ def pg_isready(port: int) -> bool:
 
 
 def pg_ensure_db(port: int) -> None:
-    bindir = pg_bindir()
-    psql = str(bindir / "psql") if bindir else "psql"
-    base = [
-        psql,
-        "-h",
-        HOST,
-        "-p",
-        str(port),
-        "-U",
-        PG_USER,
-        "-d",
-        "postgres",
-        "-X",
-        "-q",
-        "-t",
-        "-A",
-    ]
+    base = [*_client("psql", port), "-X", "-q", "-t", "-A"]
     out = run(
         [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
         "psql",
