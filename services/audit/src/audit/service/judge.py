@@ -98,7 +98,6 @@ class Judge:
                 await self._publisher.publish(self._violation(transfer, verdict))
             judged.append((transfer, verdict))
         await self._facts.record_verdicts(judged)
-        self._judged.update(t.event_id for t in transfers)
 
     def _complete(self, transfer: TransferRow) -> bool:
         """Has the ledger stored every consent and terms event from before this transfer?"""
