@@ -5,8 +5,8 @@ here, on the cores ingest also needs), so the consent, terms and transfer facts 
 batch are one *page* per kind: the users (or apps) it concerns, and its rows packed as zlib of
 their BSON; readers ask for the pages of a user (a multikey index on MongoDB) and keep that
 user's rows. A page's id is derived from the event ids it holds, so the same batch delivered
-again collides; a redelivery split differently repeats rows in
-another page, and readers keep one row per event id. The batch's transfers are also one pending
+again collides; a redelivery split differently repeats rows in another page, and readers keep
+one row per event id. The batch's transfers are also one pending
 page, deleted once the judge has a verdict for each; verdicts are one document per transfer
 (the first one wins).
 """
@@ -126,13 +126,6 @@ class MongoFactStore:
                 break
         return pages
 
-    async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
-        """The consent timeline of one user and app."""
-        rows = _rows(self._db[CONSENTS], {"users": user_key})
-        return [
-            _consent(r) async for r in rows if r["user_key"] == user_key and r["app_id"] == app_id
-        ]
-
     async def timelines(
         self, *, user_keys: Sequence[str], app_ids: Sequence[str]
     ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
@@ -147,11 +140,6 @@ class MongoFactStore:
             if r["app_id"] in apps:
                 terms.setdefault(r["app_id"], []).append(_terms(r))
         return consents, terms
-
-    async def terms(self, *, app_id: str) -> list[TermsFact]:
-        """The terms an app has published."""
-        rows = _rows(self._db[TERMS], {"apps": app_id})
-        return [_terms(r) async for r in rows if r["app_id"] == app_id]
 
     async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
         """Keep the verdicts (the first one of a transfer wins)."""

@@ -162,12 +162,6 @@ class FactStore(Protocol):
         """Pending pages whose transfers are all past their grace period, oldest first, until
         they hold at least `limit` transfers not in `judged` (the judge's own memory)."""
 
-    async def consents(self, *, user_key: str, app_id: str) -> list[ConsentFact]:
-        """The consent timeline of one user and app."""
-
-    async def terms(self, *, app_id: str) -> list[TermsFact]:
-        """The terms an app has published."""
-
     async def timelines(
         self, *, user_keys: Sequence[str], app_ids: Sequence[str]
     ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
