@@ -62,6 +62,7 @@ def audit_settings(servers: Servers, **overrides: Any) -> AuditSettings:
         "mongodb_url": servers.mongodb_url,
         "mongodb_database": f"t_audit_{uuid.uuid4().hex[:10]}",
         "ledger_group": f"t-audit-{uuid.uuid4().hex[:10]}",
+        "log_origin": f"kits.audit/t-{uuid.uuid4().hex[:10]}",
         "checkpoint_every": 20,
         "checkpoint_interval_s": 0.5,
         "judge_grace_s": 0.5,

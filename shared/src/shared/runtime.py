@@ -57,7 +57,9 @@ class Runtime:
     def retry(self) -> RetryPolicy:
         """The configured retry policy for this service's consumers."""
         return RetryPolicy(
-            attempts=self.settings.consumer_attempts, backoff_s=self.settings.consumer_backoff_s
+            backoff_s=self.settings.consumer_backoff_s,
+            max_backoff_s=self.settings.consumer_max_backoff_s,
+            hold_s=self.settings.consumer_hold_s,
         )
 
     def topics(self) -> list[TopicSpec]:

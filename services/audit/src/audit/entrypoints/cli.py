@@ -8,13 +8,15 @@ import json
 import sys
 from collections.abc import Sequence
 
+from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.bootstrap import Container, bootstrap
 from audit.config import AuditSettings
-from audit.service.ingest import LedgerIngest
+from audit.service.ingest import LEDGER_TOPICS, LedgerIngest
 from audit.service.integrity import full_audit
 from audit.service.judge import Judge
+from audit.service.mirror import compare_with_topics
 from audit.service.replay import DiscardingPublisher, compare, published_checkpoints, rebuild
 
 
@@ -57,12 +59,17 @@ async def replay(container: Container, *, into: str) -> int:
     facts = MongoFactStore(target, grace_s=0.0)
     await create_ledger_indexes(target)
     await create_fact_indexes(target)
+    source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
     report = await rebuild(
-        bootstrap=settings.kafka_bootstrap_servers,
+        source=source,
         ingest=LedgerIngest(ledger=ledger, facts=facts),
         judge=Judge(facts=facts, publisher=DiscardingPublisher()),
     )
-    checkpoints = await published_checkpoints(settings.kafka_bootstrap_servers)
+    checkpoints = [  # this ledger's own: another log origin is another ledger
+        (checkpoint_id, checkpoint)
+        for checkpoint_id, checkpoint in await published_checkpoints(source)
+        if checkpoint.origin == settings.log_origin
+    ]
     await compare(
         ledger=ledger,
         checkpoints=checkpoints,
@@ -84,11 +91,35 @@ async def replay(container: Container, *, into: str) -> int:
     return 0 if report.ok else 1
 
 
+async def verify_kafka(container: Container) -> int:
+    """Compare each shard with its partition's records; exit 1 naming every record without its
+    entry (or entry without its record)."""
+    settings = container.settings
+    source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
+    committed = await source.committed(settings.ledger_group, LEDGER_TOPICS)
+    report = await compare_with_topics(
+        ledger=container.ledger, source=source, topics=LEDGER_TOPICS, committed=committed
+    )
+    _out(
+        {
+            "ok": report.ok,
+            "partitions": report.partitions,
+            "records": report.records,
+            "entries": report.entries,
+            "pending": report.pending,
+            "findings": report.findings,
+        }
+    )
+    return 0 if report.ok else 1
+
+
 async def _run(args: argparse.Namespace) -> int:
     container = bootstrap(AuditSettings())
     try:
         if args.command == "verify-ledger":
             return await verify_ledger(container)
+        if args.command == "verify-kafka":
+            return await verify_kafka(container)
         if args.command == "replay":
             return await replay(container, into=args.into)
         await container.prepare()
@@ -105,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audit-admin", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("verify-ledger", help="full audit of the stored ledger")
+    commands.add_parser(
+        "verify-kafka", help="compare each ledger shard with its partition's records in Kafka"
+    )
     rep = commands.add_parser("replay", help="rebuild from Kafka into a fresh database")
     rep.add_argument("--into", required=True, help="name of the fresh database to rebuild into")
     commands.add_parser("checkpoint", help="sign and publish a checkpoint now")
