@@ -10,6 +10,7 @@ ledger group's committed offset are not ingested yet: counted as pending, not as
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,11 +104,10 @@ async def _compare_shard(
         report.findings.append(f"{shard}: {len(found) - MAX_FINDINGS} more findings")
 
 
+_ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,100})"')
+
+
 def _id(value: bytes) -> str:
-    """The event id, when the record is an envelope with a plain id (to name it for the reader)."""
-    start = value.find(b'"id":"')
-    if start < 0:
-        return ""
-    end = value.find(b'"', start + 6)
-    event_id = value[start + 6 : end].decode(errors="replace") if end > 0 else ""
-    return f" (event {redact(event_id)})" if 0 < len(event_id) <= 100 else ""
+    """The event id, when the record looks like an envelope (to name it for the reader)."""
+    found = _ID.search(value[:4096])
+    return f" (event {redact(found.group(1).decode(errors='replace'))})" if found else ""
