@@ -141,8 +141,10 @@ async def test_an_idle_group_at_the_end_never_fails_and_new_lag_starts_the_clock
     group_at_end: Callable[..., Awaitable[None]],
 ) -> None:
     topic, group = await make_topic(unique("it-idle")), unique("it-idle-group")
+    dropped = await make_topic(unique("it-idle-dropped"))
     await produce(servers.kafka, topic, 5)
-    await group_at_end(group, [topic])
+    await group_at_end(group, [topic, dropped])
+    await produce(servers.kafka, dropped, 2)  # a topic the group no longer reads moves on
     watch = ConsumerWatch(bootstrap=servers.kafka, stall_s=STALL_S, cache_s=0)
     await watch.start()
     try:

@@ -186,22 +186,24 @@ class ConsumerWatch:
         return stalls
 
     async def offsets(self, *, group: str, topics: Sequence[str]) -> dict[TopicPartition, Offsets]:
-        """Every partition the group reads or has committed, with its log range and commit."""
+        """The partitions of the group's topics (all it committed if none named), with offsets."""
         if self._consumer is None or self._admin is None:
             raise RuntimeError("ConsumerWatch.start() first")
-        committed = {
-            tp: meta.offset
-            for tp, meta in (await self._admin.list_consumer_group_offsets(group)).items()
-            if meta is not None and meta.offset >= 0
-        }
-        parts = {tp for topic in topics for tp in await topic_partitions(self._consumer, topic)}
-        parts.update(committed)
-        if not parts:
+        # Only the topics it reads now: old commits on a topic it dropped would look stalled.
+        parts = [tp for topic in topics for tp in await topic_partitions(self._consumer, topic)]
+        if topics and not parts:
             return {}
-        ends = await self._consumer.end_offsets(list(parts))
-        uncommitted = [tp for tp in parts if tp not in committed]
+        answer = await self._admin.list_consumer_group_offsets(group, partitions=parts or None)
+        committed = {
+            tp: meta.offset for tp, meta in answer.items() if meta is not None and meta.offset >= 0
+        }
+        every = parts or list(committed)
+        if not every:
+            return {}
+        ends = await self._consumer.end_offsets(every)
+        uncommitted = [tp for tp in every if tp not in committed]
         starts = await self._consumer.beginning_offsets(uncommitted) if uncommitted else {}
         return {
             tp: Offsets(beginning=starts.get(tp, 0), end=ends[tp], committed=committed.get(tp))
-            for tp in parts
+            for tp in every
         }
