@@ -93,7 +93,7 @@ class Runtime:
         )
         checks = {"kafka": bool(kafka), "database": database}
         reasons = [f"{name} does not answer" for name, ok in checks.items() if not ok]
-        if self.consumer_groups:
+        if self.watch is not None and self.consumer_groups:
             checks["consumers"] = not stalled
         return Readiness(checks=checks, reasons=reasons + stalled)
 

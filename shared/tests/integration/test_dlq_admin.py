@@ -236,6 +236,9 @@ async def test_redrive_of_an_absent_offset_publishes_nothing(
     assert out == ""
     assert "no dead letter at offset(s) 9" in err
     assert sum((await end_offsets(servers.kafka, first, 3)).values()) == 0
+    code, _, err = await kits_dlq("redrive", "--group", group, "--offsets", "1,x", servers=servers)
+    assert code == 2
+    assert "--offsets wants dlq offsets separated by commas" in err
     code, _, err = await kits_dlq("list", "--group", group + "-none", servers=servers)
     assert code == 2
     assert "does not exist" in err

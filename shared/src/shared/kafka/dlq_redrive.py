@@ -139,7 +139,6 @@ def _routable(letter: DeadLetter) -> bool:
 def parse_offsets(text: str) -> frozenset[int]:
     """`3,7,12` as a set of offsets; ValueError for anything else."""
     parts: Sequence[str] = [p.strip() for p in text.split(",") if p.strip()]
-    offsets = frozenset(int(p) for p in parts)
-    if not offsets or min(offsets) < 0:
-        raise ValueError(f"not a list of offsets: {text!r}")
-    return offsets
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--offsets wants dlq offsets separated by commas, e.g. 3,7: {text!r}")
+    return frozenset(int(p) for p in parts)
