@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_s: float = Field(default=0.05, ge=0, le=30)
     consumer_max_backoff_s: float = Field(default=5.0, ge=0, le=60)
     consumer_hold_s: float = Field(default=30.0, gt=0, le=120)
+    # A consumer group with lag whose committed offset has not moved for this long fails
+    # readiness (a poison record or a stuck handler), so an orchestrator restarts or alerts.
+    consumer_stall_s: float = Field(default=60.0, gt=0, le=3600)
 
     mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
     mongodb_database: str = ""
