@@ -13,7 +13,7 @@ from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.bootstrap import Container, bootstrap
 from audit.config import AuditSettings
-from audit.service.ingest import LEDGER_TOPICS, LedgerIngest
+from audit.service.ingest import LedgerIngest
 from audit.service.integrity import full_audit
 from audit.service.judge import Judge
 from audit.service.mirror import compare_with_topics
@@ -64,6 +64,7 @@ async def replay(container: Container, *, into: str) -> int:
         source=source,
         ingest=LedgerIngest(ledger=ledger, facts=facts),
         judge=Judge(facts=facts, publisher=DiscardingPublisher()),
+        topics=settings.ledger_topic_names,
     )
     checkpoints = [  # this ledger's own: another log origin is another ledger
         (checkpoint_id, checkpoint)
@@ -96,9 +97,10 @@ async def verify_kafka(container: Container) -> int:
     entry (or entry without its record)."""
     settings = container.settings
     source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
-    committed = await source.committed(settings.ledger_group, LEDGER_TOPICS)
+    topics = settings.ledger_topic_names
+    committed = await source.committed(settings.ledger_group, topics)
     report = await compare_with_topics(
-        ledger=container.ledger, source=source, topics=LEDGER_TOPICS, committed=committed
+        ledger=container.ledger, source=source, topics=topics, committed=committed
     )
     _out(
         {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from audit.service.ingest import LEDGER_TOPICS
 from shared.kafka.subscribe import subscribe_mirror
 
 if TYPE_CHECKING:
@@ -16,7 +15,7 @@ def register(container: Container) -> None:
     group = container.settings.ledger_group
     subscribe_mirror(
         container.runtime,
-        *LEDGER_TOPICS,
+        *container.settings.ledger_topic_names,
         group_id=group,
         handler=container.ingest,
         max_records=container.settings.ingest_batch,

@@ -32,13 +32,10 @@ from shared.events.consent import (
 from shared.events.transfer import TransferRecorded
 from shared.kafka.consumer import Delivery, Received
 from shared.logging import redact
-from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
 
 log = logging.getLogger(__name__)
 MAX_EVENT_ID = 100
 """Longest event id kept as an entry's id (the envelope's own limit)."""
-LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
-"""Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
 _KINDS: dict[type[Any], ConsentKind] = {
     ConsentGranted: "granted",
     ConsentRenewed: "renewed",

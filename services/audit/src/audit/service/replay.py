@@ -13,8 +13,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.config import LEDGER_TOPICS
 from audit.domain.merkle import CompactRange
-from audit.service.ingest import LEDGER_TOPICS, LedgerIngest
+from audit.service.ingest import LedgerIngest
 from audit.service.judge import Judge
 from audit.service.ports import LedgerStore, RecordSource
 from audit.verify.checkpoint import Checkpoint, ShardHead, format_time, verify_checkpoint
@@ -52,12 +53,17 @@ class DiscardingPublisher:
 
 
 async def rebuild(
-    *, source: RecordSource, ingest: LedgerIngest, judge: Judge, batch: int = 2000
+    *,
+    source: RecordSource,
+    ingest: LedgerIngest,
+    judge: Judge,
+    topics: Sequence[str] = LEDGER_TOPICS,
+    batch: int = 2000,
 ) -> ReplayReport:
     """Feed every record of every ledger topic through the ingest code, a partition's batch at
     a time (memory holds one batch, whatever the topics hold), then judge every transfer."""
     report, started = ReplayReport(), time.perf_counter()
-    for topic, partition in await source.partitions(LEDGER_TOPICS):
+    for topic, partition in await source.partitions(topics):
         async for records in source.read(topic, partition, batch=batch):
             received = [receive(r) for r in records]
             report.events += len(received)
