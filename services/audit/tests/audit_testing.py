@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,8 @@ from joserfc.jwk import OKPKey
 
 from audit.bootstrap import Container
 from audit.config import AuditSettings
+from audit.domain.integrity import Anchor, Finding, ShardAudit
+from audit.domain.ledger import Entry, Run
 from kits_testing import Servers
 from shared.events import CloudEvent, EventData
 
@@ -81,3 +83,11 @@ def at(seconds_ago: float = 0.0) -> datetime:
 
 
 Publish = Callable[[str, EventData], Awaitable[CloudEvent[Any]]]
+
+
+def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
+    """The full audit of one shard's entries, in memory (a test helper): its findings."""
+    audit, stored = ShardAudit(shard, anchors), list(entries)
+    if stored:
+        audit.feed(Run.of(stored))
+    return audit.finish()

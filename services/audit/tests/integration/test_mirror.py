@@ -12,13 +12,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
-from audit.domain.integrity import audit_shard
 from audit.domain.ledger import shard_name
 from audit.domain.marks import read_mark
 from audit.service.ingest import LedgerIngest
 from audit.service.mirror import compare_with_topics
 from audit_events import logged_in
-from audit_testing import AuditHarness, new_user
+from audit_testing import AuditHarness, audit_shard, new_user
 from kits_testing import Servers
 from shared.events import make_event
 from shared.kafka.consumer import receive

@@ -11,10 +11,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
-from audit.domain.integrity import audit_shard
 from audit.service.ingest import LedgerIngest
 from audit_events import logged_in
-from audit_testing import AuditHarness, new_user
+from audit_testing import AuditHarness, audit_shard, new_user
 from kits_testing import read_topic
 from shared.events import make_event
 from shared.kafka.consumer import Origin, Received
