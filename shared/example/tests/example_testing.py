@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from kits_example.config import ExampleSettings
 from kits_example.domain.model import Profile, Revocation
 from kits_example.service.handlers import RecordRevocation, ReleaseProfile
+from kits_testing import Servers
 from shared.events import CloudEvent
 from shared.kafka.publisher import PublishFailed
 
@@ -86,3 +88,17 @@ def revocation_of(user_key: str, *, consent_id: str) -> RecordRevocation:
 def new_key(prefix: str) -> str:
     """A fresh internal key (user key, consent id): tests never share one."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def example_settings(servers: Servers, **overrides: Any) -> ExampleSettings:
+    """Settings for one test: its own database and consumer group on the real servers."""
+    values: dict[str, Any] = {
+        "environment": "development",
+        "kafka_bootstrap_servers": servers.kafka,
+        "mongodb_url": servers.mongodb_url,
+        "mongodb_database": f"t_example_{uuid.uuid4().hex[:10]}",
+        "consents_group": f"t-example-consents-{uuid.uuid4().hex[:10]}",
+        "publish_deadline_s": 10.0,
+        **overrides,
+    }
+    return ExampleSettings(**values)
