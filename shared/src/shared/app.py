@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
 
-from shared.http import asyncapi_router, health_router
+from shared.http import asyncapi_router, health_router, validation_problem
 from shared.logging import configure_logging
 from shared.runtime import Runtime, asyncapi_document
 from shared.settings import ServiceSettings
@@ -59,6 +60,7 @@ def service_app(
 
     app = FastAPI(title=name, summary=summary, version=app_version, lifespan=lifespan)
     app.state.container = container
+    app.add_exception_handler(RequestValidationError, validation_problem)
     app.include_router(health_router(readiness=container.runtime.readiness))
     app.include_router(
         asyncapi_router(document=lambda: asyncapi(container, name=name, app_version=app_version))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+import pytest
+
 from kits_example.config import ExampleSettings
 from kits_example.main import create_app
 
@@ -28,3 +31,26 @@ def test_the_release_route_declares_its_body_and_every_refusal() -> None:
     body = release["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ReleaseCreate"}
     assert set(operation(document, "/profiles/{user_key}", "put")["responses"]) == {"204", "422"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/profiles/+4915112345678", {"username": "ada_l"}),
+        ("/profiles/uk_1", {"username": "+49 151 1234 5678"}),
+        ("/profiles/uk_1", {"username": "ada_l", "phone": "x"}),
+    ],
+)
+async def test_a_phone_shaped_or_unknown_value_is_a_422_before_any_handler(
+    path: str, body: dict[str, str]
+) -> None:
+    app = create_app(ExampleSettings(environment="development"))  # not started: no servers
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://ex"
+    ) as http:
+        response = await http.put(path, json=body)
+    assert response.status_code == 422
+    assert "+49" not in response.text  # the refused value is not echoed back (shared.http)
+    [error] = response.json()["detail"]
+    assert set(error) == {"type", "loc", "msg"}
+    assert error["loc"][0] in {"path", "body"}
