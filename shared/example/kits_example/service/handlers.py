@@ -91,17 +91,16 @@ class Handlers:
         )
 
     async def release_profile(self, cmd: ReleaseProfile) -> ProfileReleased:
-        """Record first, else nothing: the transfer record is durable before the bytes leave.
-
-        Raises NoSuchProfile, ReleaseRefused (a revoked consent) or PublishFailed (the record
-        is not durable: nothing may be released)."""
+        """Record first, else nothing: the transfer record is durable before the bytes leave."""
+        # Raises NoSuchProfile, ReleaseRefused (a revoked consent), or PublishFailed: the record
+        # is not durable, so the caller must release nothing (HTTP: 503).
         profile = await self.profiles.get(cmd.user_key)
         if profile is None:
             raise NoSuchProfile(f"no profile for user {cmd.user_key}")
         check_release(consent_id=cmd.consent_id, revocation=await self.revoked.get(cmd.consent_id))
         released = release(profile, pairwise_subject=cmd.pairwise_subject)
         event = make_event(_transfer(cmd, digest_sha256=released.digest_sha256), source=self.source)
-        await self.publisher.publish(event)  # PublishFailed propagates: the caller answers 503
+        await self.publisher.publish(event)
         return ProfileReleased(
             transfer_id=event.data.transfer_id, event_id=event.id, body=released.body
         )

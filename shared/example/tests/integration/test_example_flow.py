@@ -19,14 +19,14 @@ from kits_example.bootstrap import Container
 from kits_example.config import ExampleSettings
 from kits_example.main import create_app
 from kits_testing import Servers
-from shared.events import make_event
+from shared.events import CONTENT_TYPE, make_event
 from shared.events.consent import ConsentRevoked
 from shared.events.envelope import InvalidEvent, parse_event
 from shared.events.registry import REGISTRY
 from shared.events.transfer import TransferRecorded
 from shared.kafka.broker import make_broker
 from shared.kafka.publisher import DurablePublisher
-from shared.topics import CONSENT_EVENTS, TRANSFER_EVENTS
+from shared.topics import CONSENT_EVENTS, TRANSFER_EVENTS, dead_letter_topic
 
 pytestmark = pytest.mark.integration
 Wait = Callable[..., Awaitable[None]]
@@ -177,3 +177,29 @@ def _transfer_id(record: ConsumerRecord[bytes, bytes]) -> str | None:
     except InvalidEvent:  # other tests put poison on the shared topics
         return None
     return event.data.transfer_id if isinstance(event.data, TransferRecorded) else None
+
+
+async def test_a_revocation_that_breaks_its_contract_is_dead_lettered_and_the_rest_flows(
+    example: Example,
+    consent_service: DurablePublisher,
+    topic_reader: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]],
+    wait_until: Wait,
+) -> None:
+    user, consent = new_key("uk"), new_key("c")
+    good = make_event(
+        ConsentRevoked(user_key=user, app_id="app_example", consent_id=consent, version=2),
+        source="/consent",
+    )
+    bad = good.to_bytes().replace(b'"version":2', b'"version":0')  # versions start at 1
+    await consent_service.publish_raw(
+        topic=CONSENT_EVENTS, value=bad, key=good.key(), headers={"content-type": CONTENT_TYPE}
+    )
+    await consent_service.publish(good)  # same key, after the bad copy
+
+    await wait_until(lambda: _is_revoked(example, consent))
+    group = example.container.settings.consents_group
+    [dead] = await topic_reader(dead_letter_topic(group).name, count=1)
+    assert dead.value == bad
+    headers = dict(dead.headers)
+    assert headers["dlq-origin-topic"] == CONSENT_EVENTS.encode()
+    assert headers["dlq-cause"] == b"invalid"
