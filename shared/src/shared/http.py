@@ -70,7 +70,7 @@ async def validation_problem(_: Request, exc: Exception) -> JSONResponse:
     detail = [
         {
             "type": str(error.get("type", "")),
-            "loc": [redact(str(part)) for part in error.get("loc", ())],
+            "loc": [p if isinstance(p, int) else redact(str(p)) for p in error.get("loc", ())],
             "msg": redact(str(error.get("msg", ""))),
         }
         for error in errors

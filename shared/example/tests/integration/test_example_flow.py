@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,9 @@ class Example:
         )
 
 
+@asynccontextmanager
 async def running(settings: ExampleSettings) -> AsyncIterator[Example]:
+    """The app started as uvicorn would start it (lifespan), and a client on it."""
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
@@ -76,7 +79,7 @@ async def example(
     """The example on the shared servers; its group starts at the end of `consent.events`."""
     settings = example_settings(servers)
     await group_at_end(settings.consents_group, [CONSENT_EVENTS])
-    async for example in running(settings):
+    async with running(settings) as example:
         yield example
     await mongo_client.drop_database(settings.database_name)
 

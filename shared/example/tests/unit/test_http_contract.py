@@ -54,3 +54,15 @@ async def test_a_phone_shaped_or_unknown_value_is_a_422_before_any_handler(
     [error] = response.json()["detail"]
     assert set(error) == {"type", "loc", "msg"}
     assert error["loc"][0] in {"path", "body"}
+
+
+async def test_a_422_keeps_list_positions_as_numbers() -> None:
+    app = create_app(ExampleSettings(environment="development"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://ex"
+    ) as http:
+        response = await http.put("/profiles/uk_1", json=["not", "an", "object"])
+        scopes = await http.post("/profiles/uk_1/releases", json={"scopes": ["Not A Scope"]})
+    assert response.status_code == 422
+    locations = [e["loc"] for e in scopes.json()["detail"]]
+    assert ["body", "scopes", 0] in locations
