@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.adapters.kafka_progress import KafkaProgress
+from audit.adapters.kafka_rebalance import ShardOwnership
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -46,6 +47,7 @@ class Container:
     proofs: ProofService
     tokens: UserTokenVerifier | None
     progress: KafkaProgress
+    ownership: ShardOwnership
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -95,8 +97,10 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     ledger, checkpoints = MongoLedgerStore(runtime.db), MongoCheckpointStore(runtime.db)
     facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
     ingest = LedgerIngest(ledger=ledger, facts=facts)
+    ownership = ShardOwnership(forget=ingest.forget)
     checkpointer = Checkpointer(
-        live_heads=ingest.heads,
+        live_heads=lambda: ownership.live(ingest.heads()),
+        owned=ownership.owned,
         ledger=ledger,
         store=checkpoints,
         publisher=runtime.publisher,
@@ -125,6 +129,7 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         proofs=ProofService(ledger=ledger, checkpoints=checkpoints),
         tokens=_tokens(settings),
         progress=progress,
+        ownership=ownership,
     )
     return container
 

@@ -128,9 +128,9 @@ async def test_the_latest_checkpoint_comes_from_a_small_collection_of_recent_one
         at = start + timedelta(seconds=i)
         heads = [ShardHead(shard=SHARD, size=i + 1, root=bytes([i]) * 32)]
         signed = sign_checkpoint(private_key=key, origin="test/o", shards=heads, time=at)
-        saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at))
+        saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at, seq=i + 1))
         assert await store.save(saved[-1])
-    assert not await store.save(saved[-1])  # the same checkpoint again
+    assert not await store.save(saved[-1])  # the same number again
     assert KEEP_RECENT <= await db[RECENT_CHECKPOINTS].count_documents({}) <= 2 * KEEP_RECENT
     latest = await store.latest()
     assert latest is not None

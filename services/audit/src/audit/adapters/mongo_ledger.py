@@ -26,16 +26,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.adapters.mongo_checkpoints import (  # re-exported: older callers import them here
+    CHECKPOINTS,
+    KEEP_RECENT,
+    RECENT_CHECKPOINTS,
+    MongoCheckpointStore,
+)
 from audit.domain.ledger import Entry, Run, hashes_before, holder_of
 from audit.domain.merkle import HASH_SIZE, NodeId
-from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken, StoredCheckpoint
-from audit.verify.checkpoint import Checkpoint, ShardHead
+from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken
 from shared.mongo import Document, insert_once
 
-SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
-RECENT_CHECKPOINTS = "ledger_checkpoints_recent"
-KEEP_RECENT = 16
-"""Checkpoints kept in the small collection that answers "the latest" (between 16 and 32)."""
+__all__ = [
+    "CHECKPOINTS",
+    "KEEP_RECENT",
+    "RECENT_CHECKPOINTS",
+    "MongoCheckpointStore",
+    "MongoLedgerStore",
+    "create_ledger_indexes",
+    "shard_collection",
+]
+
+SHARDS = "ledger_shards"
 READ_AHEAD = 8
 """Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
 MAX_WAITING = 32
@@ -263,77 +275,3 @@ class MongoLedgerStore:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-
-
-def _cp_to_doc(stored: StoredCheckpoint) -> Document:
-    cp = stored.checkpoint
-    return {
-        "_id": stored.checkpoint_id,
-        "origin": cp.origin,
-        "time": cp.time,
-        "key_id": cp.key_id,
-        "signature": cp.signature,
-        "signed_at": stored.signed_at,
-        "shards": [{"shard": h.shard, "size": h.size, "root": h.root} for h in cp.shards],
-    }
-
-
-def _cp_from_doc(doc: Document) -> StoredCheckpoint:
-    heads = tuple(
-        ShardHead(shard=h["shard"], size=h["size"], root=bytes(h["root"])) for h in doc["shards"]
-    )
-    checkpoint = Checkpoint(
-        origin=doc["origin"],
-        shards=heads,
-        time=doc["time"],
-        key_id=doc["key_id"],
-        signature=bytes(doc["signature"]),
-    )
-    return StoredCheckpoint(
-        checkpoint_id=doc["_id"], checkpoint=checkpoint, signed_at=doc["signed_at"]
-    )
-
-
-class MongoCheckpointStore:
-    """Signed checkpoints by id: every one kept for good, the newest few also in a small
-    collection that answers "the latest" (FerretDB sorts in Go after reading every document:
-    measured, the latest of 17,000 checkpoints, a day at one per 5 s, took 18.5 s to find)."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._checkpoints = db[CHECKPOINTS]
-        self._recent = db[RECENT_CHECKPOINTS]
-
-    async def save(self, stored: StoredCheckpoint) -> bool:
-        """Insert; False if that id was already there. Then keep it among the recent ones."""
-        doc = _cp_to_doc(stored)
-        new = await insert_once(self._checkpoints, doc)
-        await insert_once(self._recent, doc)
-        await self._prune()
-        return new
-
-    async def _prune(self) -> None:
-        """Drop all but the newest KEEP_RECENT from the recent ones (a copy, not the record)."""
-        cursor = self._recent.find({}, projection={"signed_at": 1})
-        times = sorted([doc["signed_at"] async for doc in cursor], reverse=True)
-        if len(times) > 2 * KEEP_RECENT:
-            await self._recent.delete_many({"signed_at": {"$lt": times[KEEP_RECENT - 1]}})
-
-    async def latest(self) -> StoredCheckpoint | None:
-        """The newest checkpoint (from the recent ones; from all of them in a database that
-        has none yet)."""
-        doc = await self._recent.find_one({}, sort=[("signed_at", DESCENDING)])
-        if doc is None:
-            doc = await self._checkpoints.find_one({}, sort=[("signed_at", DESCENDING)])
-        return None if doc is None else _cp_from_doc(doc)
-
-    async def get(self, checkpoint_id: str) -> StoredCheckpoint | None:
-        """One checkpoint by id."""
-        doc = await self._recent.find_one({"_id": checkpoint_id})
-        if doc is None:
-            doc = await self._checkpoints.find_one({"_id": checkpoint_id})
-        return None if doc is None else _cp_from_doc(doc)
-
-    async def all(self) -> list[StoredCheckpoint]:
-        """Every checkpoint, oldest first (read as stored, ordered here)."""
-        stored = [_cp_from_doc(doc) async for doc in self._checkpoints.find({})]
-        return sorted(stored, key=lambda c: (c.signed_at, c.checkpoint_id))

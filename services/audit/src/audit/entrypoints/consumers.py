@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from audit.service.ingest import LEDGER_TOPICS
@@ -11,18 +12,20 @@ if TYPE_CHECKING:
     from audit.bootstrap import Container
 
 
-def register(container: Container) -> None:
-    """The ledger: every event of every domain topic, in batches, one commit per batch."""
+def register(container: Container, *, topics: Sequence[str] = LEDGER_TOPICS) -> None:
+    """The ledger: every event of every domain topic, in batches, one commit per batch; the
+    group's rebalances tell the ingest and the checkpointer which shards are this instance's."""
     runtime = container.runtime
     group = container.settings.ledger_group
     runtime.consumer_groups.append(group)
     subscribe_batch(
         runtime.broker,
-        *LEDGER_TOPICS,
+        *topics,
         group_id=group,
         handler=container.ingest,
         publisher=runtime.publisher,
         retry=runtime.retry,
         max_records=container.settings.ingest_batch,
         title=f"{group}:on_domain_events",
+        listener=container.ownership,
     )
