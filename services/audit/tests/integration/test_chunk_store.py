@@ -3,6 +3,7 @@ hangs; the checkpoint store finds the latest without reading them all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from audit.adapters.mongo_ledger import (
 )
 from audit.domain.integrity import audit_shard
 from audit.domain.ledger import Entry, Record, Run, ShardLog
-from audit.domain.merkle import CompactRange
+from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
@@ -154,3 +155,21 @@ async def test_what_another_writer_appended_is_read_chunk_by_chunk(
     assert (tip.size, tip.last_offset) == (40, 39)
     nodes = await reader.nodes(SHARD, [(3, 4), (0, 39)])
     assert nodes == {(3, 4): stored[39].node(3), (0, 39): stored[39].leaf}
+
+
+async def test_concurrent_reads_of_what_another_writer_appended_keep_the_shard_whole(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """The checkpointer and the ingest of one process catch up on the same shard at once."""
+    stored = entries(60)
+    writer, reader = MongoLedgerStore(db), MongoLedgerStore(db)
+    await writer.append(stored[0:10])
+    assert (await reader.tip(SHARD)).size == 10
+    for start in range(10, 60, 5):
+        await writer.append(stored[start : start + 5])
+    tips = await asyncio.gather(*(reader.tip(SHARD) for _ in range(4)))
+    assert {(t.size, t.last_offset) for t in tips} == {(60, 59)}
+    wanted = nodes_for_root(tree_size=60)
+    assert await reader.nodes(SHARD, wanted) == await writer.nodes(SHARD, wanted)
+    await reader.append(entries(61)[60:])  # it knows where the shard ends
+    assert (await writer.tip(SHARD)).size == 61

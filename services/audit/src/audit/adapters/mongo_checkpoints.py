@@ -82,9 +82,11 @@ class MongoCheckpointStore:
         and keep it among the recent ones."""
         if stored.seq < 1:
             raise ValueError("a checkpoint is saved under its number in the chain (from 1)")
+        # The index entry first: a writer stopped after its claim still leaves a checkpoint
+        # found by id; one whose claim then fails leaves an entry that `get` sees through.
+        await insert_once(self._by_id, {"_id": stored.checkpoint_id, "seq": stored.seq})
         if not await insert_once(self._chain, _to_doc(stored, key=stored.seq)):
             return False
-        await insert_once(self._by_id, {"_id": stored.checkpoint_id, "seq": stored.seq})
         await insert_once(self._recent, _to_doc(stored, key=stored.checkpoint_id))
         await self._prune()
         return True
@@ -117,6 +119,8 @@ class MongoCheckpointStore:
             doc = await self._by_id.find_one({"_id": checkpoint_id})
             if doc is not None and "shards" not in doc:  # an index entry: the chain has it
                 doc = await self._chain.find_one({"_id": doc["seq"]})
+                if doc is not None and doc["checkpoint_id"] != checkpoint_id:
+                    doc = None  # its writer lost that number to another checkpoint
         return None if doc is None else _from_doc(doc)
 
     async def all(self) -> list[StoredCheckpoint]:
