@@ -18,7 +18,7 @@ from audit.adapters.mongo_ledger import (
 )
 from audit.adapters.user_tokens import UserTokenVerifier
 from audit.config import AuditSettings
-from audit.domain.signing import signing_key_from_setting
+from audit.domain.signing import public_keys_from_setting, signing_key_from_setting
 from audit.service.checkpoints import Checkpointer
 from audit.service.ingest import LedgerIngest
 from audit.service.judge import Judge
@@ -48,16 +48,17 @@ class Container:
     tokens: UserTokenVerifier | None
     progress: KafkaProgress
     ownership: ShardOwnership
+    previous_keys: list[Ed25519PublicKey] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def public_key(self) -> Ed25519PublicKey:
-        """The key that verifies this instance's checkpoints."""
+        """The key that verifies the checkpoints signed now."""
         return self.signing_key.public_key()
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Verification keys by key id."""
-        return public_keys_by_id([self.public_key])
+        """Every verification key by key id: the current one first, then the retired ones."""
+        return public_keys_by_id([self.public_key, *self.previous_keys])
 
     async def prepare(self) -> None:
         """Create the indexes the race-free writes rely on."""
@@ -130,6 +131,7 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         tokens=_tokens(settings),
         progress=progress,
         ownership=ownership,
+        previous_keys=public_keys_from_setting(settings.previous_public_keys),
     )
     return container
 
