@@ -127,7 +127,9 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         ingest=ingest,
         checkpointer=checkpointer,
         judge=Judge(facts=facts, publisher=runtime.publisher, progress=progress),
-        proofs=ProofService(ledger=ledger, checkpoints=checkpoints),
+        proofs=ProofService(
+            ledger=ledger, checkpoints=checkpoints, partition_of=progress.partition
+        ),
         tokens=_tokens(settings),
         progress=progress,
         ownership=ownership,

@@ -190,11 +190,15 @@ class MongoLedgerStore:
         return found
 
     async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
-        """One entry by event id: found in memory (after reading what other writers added),
-        then its chunk read; with the subject's partition only that partition's shards."""
-        shards = [
-            s for s in await self.shards() if partition is None or s.endswith(f"/{partition}")
-        ]
+        """One entry by event id, at a cost that does not grow with the ledger: searched in
+        the shards held in memory (after reading their new chunks by `_id`), and with the
+        event's partition in that partition's shards (one per topic, loaded if need be);
+        never every shard (a miss loaded them all before). Then its chunk is read."""
+        if partition is None:
+            shards = sorted(self._shards)
+        else:
+            suffix = f"/{partition}"
+            shards = [s for s in await self.shards() if s.endswith(suffix)]
         place = self._locate(event_id, shards)
         if place is None:
             await asyncio.gather(*(self._catch_up(s) for s in shards))
