@@ -98,7 +98,7 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     ledger, checkpoints = MongoLedgerStore(runtime.db), MongoCheckpointStore(runtime.db)
     facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
     ingest = LedgerIngest(ledger=ledger, facts=facts)
-    ownership = ShardOwnership(forget=ingest.forget)
+    ownership = ShardOwnership(forget=ingest.forget, release=ledger.forget)
     checkpointer = Checkpointer(
         live_heads=lambda: ownership.live(ingest.heads()),
         owned=ownership.owned,

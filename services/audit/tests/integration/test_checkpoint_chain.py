@@ -64,7 +64,7 @@ class Instance:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *, store: MongoCheckpointStore) -> None:
         self.ledger = MongoLedgerStore(db)
         self.ingest = LedgerIngest(ledger=self.ledger, facts=MongoFactStore(db, grace_s=0))
-        self.ownership = ShardOwnership(forget=self.ingest.forget)
+        self.ownership = ShardOwnership(forget=self.ingest.forget, release=self.ledger.forget)
         self.checkpointer = Checkpointer(
             ledger=self.ledger,
             store=store,

@@ -19,11 +19,17 @@ def _shards(partitions: Iterable[TopicPartition]) -> set[str]:
 
 class ShardOwnership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
     """Hears the group's rebalances: the shards of revoked partitions are forgotten (another
-    member writes them now), and so are newly assigned ones (whatever was held of them from an
-    earlier ownership is stale: they are reloaded from the store before the next append)."""
+    member writes them now) and released from memory, and newly assigned ones are forgotten
+    too (whatever was held of them from an earlier ownership is stale: they are reloaded
+    from the store before the next append)."""
 
-    def __init__(self, *, forget: Callable[[Iterable[str]], None]) -> None:
-        self._forget = forget
+    def __init__(
+        self,
+        *,
+        forget: Callable[[Iterable[str]], None],
+        release: Callable[[Iterable[str]], None] = lambda _: None,
+    ) -> None:
+        self._forget, self._release = forget, release
         self._owned: set[str] = set()
 
     def owned(self) -> frozenset[str]:
@@ -40,6 +46,7 @@ class ShardOwnership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
         shards = _shards(revoked)
         self._owned -= shards
         self._forget(shards)
+        self._release(shards)  # their hashes and ids too: memory holds what this one writes
         log.info("ledger shards revoked: %s", ",".join(sorted(shards)) or "none")
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from bisect import bisect_right
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pymongo import DESCENDING
@@ -167,6 +167,12 @@ class MongoLedgerStore:
             raise DuplicateEvent(
                 event_id=dup.event_id, stored=known.ids.get(dup.event_id, dup.index)
             )
+
+    def forget(self, shards: Iterable[str]) -> None:
+        """Drop what memory holds of these shards (their partitions went to another member);
+        a later read loads them again."""
+        for shard in shards:
+            self._shards.pop(shard, None)
 
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
