@@ -20,6 +20,7 @@ from audit.domain.signing import signing_key_from_setting
 from audit.entrypoints import consumers, http
 from audit.entrypoints.cli import verify_ledger
 from audit.service.checkpoints import checkpoint_id
+from audit.service.replay import ReplayReport, compare
 from audit.verify.checkpoint import key_id, load_public_key, public_keys_by_id
 from audit.verify.errors import VerifyError
 from audit.verify.responses import (
@@ -144,16 +145,37 @@ async def test_checkpoints_signed_before_a_rotation_verify_while_their_key_is_li
                 public_keys={new_id: listed[new_id]},
             )
 
+    # Replay's comparison of signed roots, with the keys the restarted instance lists.
+    assert await replay_mismatches(after) == []
+    retired_dropped = audit_settings(servers, signing_key=new_seed_, **same)
+    assert any(old_id in m for m in await replay_mismatches(retired_dropped))
     # The full audit, with both keys: every checkpoint verifies.
     assert await admin_verify(after) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"], report
     # Once the old key is no longer listed, its checkpoints fail, naming the key.
-    assert await admin_verify(audit_settings(servers, signing_key=new_seed_, **same)) == 1
+    assert await admin_verify(retired_dropped) == 1
     report = json.loads(capsys.readouterr().out)
     problems = [f["problem"] for f in report["findings"]]
     assert problems
     assert all(old_id in p and "not among the verification keys" in p for p in problems)
+
+
+async def replay_mismatches(settings: AuditSettings) -> list[str]:
+    """Replay's comparison of every stored checkpoint with the ledger (here: the live one)."""
+    container: Container = bootstrap(settings)
+    try:
+        stored = await container.checkpoints.all()
+        report = ReplayReport()
+        await compare(
+            ledger=container.ledger,
+            checkpoints=[(c.checkpoint_id, c.checkpoint) for c in stored],
+            public_keys=container.public_keys(),
+            report=report,
+        )
+        return report.mismatches
+    finally:
+        await container.runtime.client.close()
 
 
 async def admin_verify(settings: AuditSettings) -> int:
