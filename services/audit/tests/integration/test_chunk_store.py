@@ -136,6 +136,16 @@ async def test_the_latest_checkpoint_comes_from_a_small_collection_of_recent_one
     latest = await store.latest()
     assert latest is not None
     assert latest.checkpoint_id == saved[-1].checkpoint_id
+    # A writer stopped after claiming its number, before copying it among the recent ones.
+    at = start + timedelta(seconds=40)
+    heads = [ShardHead(shard=SHARD, size=41, root=bytes([40]) * 32)]
+    signed = sign_checkpoint(private_key=key, origin="test/o", shards=heads, time=at)
+    saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at, seq=41))
+    assert await store.save(saved[-1])
+    await db[RECENT_CHECKPOINTS].delete_one({"_id": saved[-1].checkpoint_id})
+    latest = await store.latest()
+    assert latest is not None
+    assert (latest.seq, latest.checkpoint) == (41, saved[-1].checkpoint)
     first = await store.get(saved[0].checkpoint_id)  # no longer among the recent ones
     assert first is not None
     assert first.checkpoint == saved[0].checkpoint

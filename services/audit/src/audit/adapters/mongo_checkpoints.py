@@ -101,11 +101,13 @@ class MongoCheckpointStore:
     async def latest(self) -> StoredCheckpoint | None:
         """The checkpoint with the highest number: the newest recent copy, then any later
         numbers by `_id` (a writer that stopped before copying, another instance's)."""
-        recent = [doc async for doc in self._recent.find({})]
-        newest = max(recent, key=_order, default=None)
+        cursor = self._recent.find({}, projection={"seq": 1, "signed_at": 1})
+        newest = max([doc async for doc in cursor], key=_order, default=None)
         seq = 0 if newest is None else newest.get("seq", 0)
         while (doc := await self._chain.find_one({"_id": seq + 1})) is not None:
             newest, seq = doc, seq + 1
+        if newest is not None and "shards" not in newest:  # the recent copy itself, whole
+            newest = await self._recent.find_one({"_id": newest["_id"]})
         if newest is None:  # a database from before the chain, whose copies were lost
             newest = await self._by_id.find_one(
                 {"shards": {"$exists": True}}, sort=[("signed_at", DESCENDING)]
