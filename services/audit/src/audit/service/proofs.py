@@ -95,7 +95,8 @@ class ProofService:
             partition = self._partition_of(reader.user_key)
         entry = await self._ledger.entry(event_id, partition=partition)
         if entry is None or not reader.may_read(entry.data):
-            raise NotFound(f"no ledger entry for event {event_id}")
+            hint = "" if partition is not None else " in the shards held here; give its subject"
+            raise NotFound(f"no ledger entry for event {event_id}{hint}")
         stored = await self.checkpoint(checkpoint_id)
         size = _size(stored, entry.shard)
         if entry.index >= size:
