@@ -1,4 +1,5 @@
-"""MongoDB storage of the ledger and its checkpoints: insert and read, never update or delete.
+"""MongoDB storage of the ledger: insert and read, never update or delete (checkpoints are in
+`mongo_checkpoints`, re-exported here).
 
 One collection per shard (`ledger.<topic>.<partition>`), and in it one document per *chunk*:
 the consecutive entries one append stored (`audit.adapters.chunks` has the format), keyed by
@@ -6,10 +7,12 @@ the index of its first entry. A chunk's `_id` is the tree size its writer saw: t
 the same shard collide on it and the later one reloads (a writer only ever writes at a size
 that was once the true size, and every such size except the current one starts a stored chunk).
 
-The hashes, event ids and last offset of a shard (about 220 bytes an entry, measured) are kept
-in memory after one read and extended by every append: proofs, shard loads and duplicate checks
-then read no documents. Reads stream in natural (insertion) order and are put in index order here:
-FerretDB sorts in Go after reading every document, so a sorted read cannot start early.
+The hashes, event ids and last offset of a shard (215 bytes an entry with UUID event ids,
+measured by `bench.audit_lookup`) are kept in memory after one read and extended by every
+append: proofs, shard loads and duplicate checks then read no documents. A shard's memory is
+released when its partition goes to another instance (`forget`). Reads stream in natural
+(insertion) order and are put in index order here: FerretDB sorts in Go after reading every
+document, so a sorted read cannot start early.
 """
 
 from __future__ import annotations
