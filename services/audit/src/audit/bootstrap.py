@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.adapters.kafka_progress import KafkaProgress
+from audit.adapters.kafka_rebalance import ShardOwnership
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -17,7 +18,7 @@ from audit.adapters.mongo_ledger import (
 )
 from audit.adapters.user_tokens import UserTokenVerifier
 from audit.config import AuditSettings
-from audit.domain.signing import signing_key_from_setting
+from audit.domain.signing import public_keys_from_setting, signing_key_from_setting
 from audit.service.checkpoints import Checkpointer
 from audit.service.ingest import LedgerIngest
 from audit.service.judge import Judge
@@ -46,16 +47,18 @@ class Container:
     proofs: ProofService
     tokens: UserTokenVerifier | None
     progress: KafkaProgress
+    ownership: ShardOwnership
+    previous_keys: list[Ed25519PublicKey] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def public_key(self) -> Ed25519PublicKey:
-        """The key that verifies this instance's checkpoints."""
+        """The key that verifies the checkpoints signed now."""
         return self.signing_key.public_key()
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Verification keys by key id."""
-        return public_keys_by_id([self.public_key])
+        """Every verification key by key id: the current one first, then the retired ones."""
+        return public_keys_by_id([self.public_key, *self.previous_keys])
 
     async def prepare(self) -> None:
         """Create the indexes the race-free writes rely on."""
@@ -95,8 +98,10 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     ledger, checkpoints = MongoLedgerStore(runtime.db), MongoCheckpointStore(runtime.db)
     facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
     ingest = LedgerIngest(ledger=ledger, facts=facts)
+    ownership = ShardOwnership(forget=ingest.forget, release=ledger.forget)
     checkpointer = Checkpointer(
-        live_heads=ingest.heads,
+        live_heads=lambda: ownership.live(ingest.heads()),
+        owned=ownership.owned,
         ledger=ledger,
         store=checkpoints,
         publisher=runtime.publisher,
@@ -122,9 +127,13 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         ingest=ingest,
         checkpointer=checkpointer,
         judge=Judge(facts=facts, publisher=runtime.publisher, progress=progress),
-        proofs=ProofService(ledger=ledger, checkpoints=checkpoints),
+        proofs=ProofService(
+            ledger=ledger, checkpoints=checkpoints, partition_of=progress.partition
+        ),
         tokens=_tokens(settings),
         progress=progress,
+        ownership=ownership,
+        previous_keys=public_keys_from_setting(settings.previous_public_keys),
     )
     return container
 

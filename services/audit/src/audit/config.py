@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from audit.domain.signing import public_keys_from_setting
 from shared.settings import ServiceSettings
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
 
@@ -21,8 +22,13 @@ class AuditSettings(ServiceSettings):
     http_port: int = 8004
 
     log_origin: str = Field(default="kits.audit/ledger", min_length=1, max_length=200)
-    # Ed25519 seed, base64 (32 bytes). The development default is refused in production.
+    # Ed25519 seed, base64 (32 bytes): the current key, which signs new checkpoints. The
+    # development default is refused in production.
     signing_key: SecretStr = SecretStr("dev-only-audit-signing-key")
+    # Retired signing keys, by their public halves (comma-separated base64 of the raw 32
+    # bytes): checkpoints they signed still verify (full audit, replay, /ledger/keys). On a
+    # rotation the old current key's public key moves here; drop one only with its checkpoints.
+    previous_public_keys: str = ""
     checkpoint_every: int = Field(default=1000, ge=1)
     checkpoint_interval_s: float = Field(default=5.0, gt=0)
     ingest_batch: int = Field(default=1000, ge=1, le=10000)
@@ -47,6 +53,12 @@ class AuditSettings(ServiceSettings):
     user_token_audience: str = "kits-platform"
     user_token_jwks: str = ""
     user_token_jwks_url: str = ""
+
+    @field_validator("previous_public_keys")
+    @classmethod
+    def _previous_keys_parse(cls, value: str) -> str:
+        public_keys_from_setting(value)  # a malformed key is refused at start, not at audit
+        return value
 
     @property
     def ledger_topic_names(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ hangs; the checkpoint store finds the latest without reading them all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from audit.adapters.mongo_ledger import (
     shard_collection,
 )
 from audit.domain.ledger import Entry, Record, Run, ShardLog
-from audit.domain.merkle import CompactRange
+from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
@@ -128,13 +129,23 @@ async def test_the_latest_checkpoint_comes_from_a_small_collection_of_recent_one
         at = start + timedelta(seconds=i)
         heads = [ShardHead(shard=SHARD, size=i + 1, root=bytes([i]) * 32)]
         signed = sign_checkpoint(private_key=key, origin="test/o", shards=heads, time=at)
-        saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at))
+        saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at, seq=i + 1))
         assert await store.save(saved[-1])
-    assert not await store.save(saved[-1])  # the same checkpoint again
+    assert not await store.save(saved[-1])  # the same number again
     assert KEEP_RECENT <= await db[RECENT_CHECKPOINTS].count_documents({}) <= 2 * KEEP_RECENT
     latest = await store.latest()
     assert latest is not None
     assert latest.checkpoint_id == saved[-1].checkpoint_id
+    # A writer stopped after claiming its number, before copying it among the recent ones.
+    at = start + timedelta(seconds=40)
+    heads = [ShardHead(shard=SHARD, size=41, root=bytes([40]) * 32)]
+    signed = sign_checkpoint(private_key=key, origin="test/o", shards=heads, time=at)
+    saved.append(StoredCheckpoint(checkpoint_id(signed), signed, at, seq=41))
+    assert await store.save(saved[-1])
+    await db[RECENT_CHECKPOINTS].delete_one({"_id": saved[-1].checkpoint_id})
+    latest = await store.latest()
+    assert latest is not None
+    assert (latest.seq, latest.checkpoint) == (41, saved[-1].checkpoint)
     first = await store.get(saved[0].checkpoint_id)  # no longer among the recent ones
     assert first is not None
     assert first.checkpoint == saved[0].checkpoint
@@ -154,3 +165,21 @@ async def test_what_another_writer_appended_is_read_chunk_by_chunk(
     assert (tip.size, tip.last_offset) == (40, 39)
     nodes = await reader.nodes(SHARD, [(3, 4), (0, 39)])
     assert nodes == {(3, 4): stored[39].node(3), (0, 39): stored[39].leaf}
+
+
+async def test_concurrent_reads_of_what_another_writer_appended_keep_the_shard_whole(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """The checkpointer and the ingest of one process catch up on the same shard at once."""
+    stored = entries(60)
+    writer, reader = MongoLedgerStore(db), MongoLedgerStore(db)
+    await writer.append(stored[0:10])
+    assert (await reader.tip(SHARD)).size == 10
+    for start in range(10, 60, 5):
+        await writer.append(stored[start : start + 5])
+    tips = await asyncio.gather(*(reader.tip(SHARD) for _ in range(4)))
+    assert {(t.size, t.last_offset) for t in tips} == {(60, 59)}
+    wanted = nodes_for_root(tree_size=60)
+    assert await reader.nodes(SHARD, wanted) == await writer.nodes(SHARD, wanted)
+    await reader.append(entries(61)[60:])  # it knows where the shard ends
+    assert (await writer.tip(SHARD)).size == 61

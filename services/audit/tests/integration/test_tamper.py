@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -240,12 +239,11 @@ async def test_a_cut_tail_is_located(ledger: AsyncDatabase[dict[str, Any]]) -> N
 
 
 async def test_a_tampered_checkpoint_is_reported(ledger: AsyncDatabase[dict[str, Any]]) -> None:
-    doc = await ledger["ledger_checkpoints"].find_one({})
+    chain = ledger["ledger_checkpoint_chain"]  # the record of every checkpoint
+    doc = await chain.find_one({})
     assert doc is not None
     shards = [{**doc["shards"][0], "size": doc["shards"][0]["size"] - 1}]
-    await ledger["ledger_checkpoints"].delete_one({"_id": doc["_id"]})
-    await ledger["ledger_checkpoints"].insert_one(
-        {**doc, "shards": shards, "_id": uuid.uuid4().hex}
-    )
+    await chain.delete_one({"_id": doc["_id"]})
+    await chain.insert_one({**doc, "shards": shards})
     findings = (await audit_of(ledger)).findings
     assert any("fails verification" in f.problem for f in findings)

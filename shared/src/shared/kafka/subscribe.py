@@ -100,8 +100,13 @@ def subscribe_batch(
     max_records: int = 1000,
     batch_timeout_ms: int = 50,
     title: str | None = None,
+    listener: ConsumerRebalanceListener | None = None,
 ) -> None:
-    """Batches of up to `max_records`, one commit per batch: for high-volume consumers."""
+    """Batches of up to `max_records`, one commit per batch: for high-volume consumers.
+
+    `listener` hears the group's partition revocations and assignments (e.g. to drop the
+    state of partitions another member now owns).
+    """
     pipeline = _pipeline(host, group_id=group_id, accepts=accepts)
 
     @host.broker.subscriber(
@@ -113,6 +118,7 @@ def subscribe_batch(
         batch=True,
         max_records=max_records,
         batch_timeout_ms=batch_timeout_ms,
+        listener=listener,
         decoder=_raw_records,
         title=title or f"{group_id}:{handler.__name__}",
         description=_describe(accepts),

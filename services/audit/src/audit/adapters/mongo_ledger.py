@@ -1,4 +1,5 @@
-"""MongoDB storage of the ledger and its checkpoints: insert and read, never update or delete.
+"""MongoDB storage of the ledger: insert and read, never update or delete (checkpoints are in
+`mongo_checkpoints`, re-exported here).
 
 One collection per shard (`ledger.<topic>.<partition>`), and in it one document per *chunk*:
 the consecutive entries one append stored (`audit.adapters.chunks` has the format), keyed by
@@ -6,10 +7,12 @@ the index of its first entry. A chunk's `_id` is the tree size its writer saw: t
 the same shard collide on it and the later one reloads (a writer only ever writes at a size
 that was once the true size, and every such size except the current one starts a stored chunk).
 
-The hashes, event ids and last offset of a shard (about 220 bytes an entry, measured) are kept
-in memory after one read and extended by every append: proofs, shard loads and duplicate checks
-then read no documents. Reads stream in natural (insertion) order and are put in index order here:
-FerretDB sorts in Go after reading every document, so a sorted read cannot start early.
+The hashes, event ids and last offset of a shard (215 bytes an entry with UUID event ids,
+measured by `bench.audit_lookup`) are kept in memory after one read and extended by every
+append: proofs, shard loads and duplicate checks then read no documents. A shard's memory is
+released when its partition goes to another instance (`forget`). Reads stream in natural
+(insertion) order and are put in index order here: FerretDB sorts in Go after reading every
+document, so a sorted read cannot start early.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from bisect import bisect_right
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pymongo import DESCENDING
@@ -26,16 +29,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.adapters.mongo_checkpoints import (  # re-exported: older callers import them here
+    CHECKPOINTS,
+    KEEP_RECENT,
+    RECENT_CHECKPOINTS,
+    MongoCheckpointStore,
+)
 from audit.domain.ledger import Entry, Run, hashes_before, holder_of
 from audit.domain.merkle import HASH_SIZE, NodeId
-from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken, StoredCheckpoint
-from audit.verify.checkpoint import Checkpoint, ShardHead
+from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken
 from shared.mongo import Document, insert_once
 
-SHARDS, CHECKPOINTS = "ledger_shards", "ledger_checkpoints"
-RECENT_CHECKPOINTS = "ledger_checkpoints_recent"
-KEEP_RECENT = 16
-"""Checkpoints kept in the small collection that answers "the latest" (between 16 and 32)."""
+__all__ = [
+    "CHECKPOINTS",
+    "KEEP_RECENT",
+    "RECENT_CHECKPOINTS",
+    "MongoCheckpointStore",
+    "MongoLedgerStore",
+    "create_ledger_indexes",
+    "shard_collection",
+]
+
+SHARDS = "ledger_shards"
 READ_AHEAD = 8
 """Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
 MAX_WAITING = 32
@@ -89,6 +104,7 @@ class MongoLedgerStore:
         self._db = db
         self._known: set[str] = set()
         self._shards: dict[str, _Shard] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _chunks(self, shard: str) -> AsyncCollection[Document]:
         return self._db[shard_collection(shard)]
@@ -104,16 +120,22 @@ class MongoLedgerStore:
         PostgreSQL, but reads and filters every document in Go for `$gte`: measured on a shard
         of 100,000 entries, 17 ms against 820 ms)."""
         known = self._shards.setdefault(shard, _Shard())
-        if known.size == 0:
-            async with contextlib.aclosing(self._read(shard)) as stored:
-                async for run in stored:
-                    if run.start != known.size:  # a gap or an overlap: the full audit judges it
-                        break
+        # One catch-up per shard at a time, and a chunk is added only where the shard ends
+        # now: an append (or another reader) of this process may have added it meanwhile.
+        async with self._locks.setdefault(shard, asyncio.Lock()):
+            if known.size == 0:
+                async with contextlib.aclosing(self._read(shard)) as stored:
+                    async for run in stored:
+                        if run.start > known.size:  # a gap: the full audit judges it
+                            break
+                        if run.start == known.size:
+                            known.add(run)
+                return known
+            while (doc := await self._chunks(shard).find_one({"_id": known.size})) is not None:
+                run = decode_chunk(shard, doc)
+                if run.start == known.size:
                     known.add(run)
             return known
-        while (doc := await self._chunks(shard).find_one({"_id": known.size})) is not None:
-            known.add(decode_chunk(shard, doc))
-        return known
 
     async def append(self, entries: Sequence[Entry]) -> None:
         """Insert one shard's entries as chunks, in order: a crash leaves a prefix, never a gap.
@@ -149,6 +171,12 @@ class MongoLedgerStore:
                 event_id=dup.event_id, stored=known.ids.get(dup.event_id, dup.index)
             )
 
+    def forget(self, shards: Iterable[str]) -> None:
+        """Drop what memory holds of these shards (their partitions went to another member);
+        a later read loads them again."""
+        for shard in shards:
+            self._shards.pop(shard, None)
+
     async def shards(self) -> list[str]:
         """Every shard with at least one entry."""
         return sorted([doc["_id"] async for doc in self._db[SHARDS].find({})])
@@ -171,11 +199,15 @@ class MongoLedgerStore:
         return found
 
     async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
-        """One entry by event id: found in memory (after reading what other writers added),
-        then its chunk read; with the subject's partition only that partition's shards."""
-        shards = [
-            s for s in await self.shards() if partition is None or s.endswith(f"/{partition}")
-        ]
+        """One entry by event id, at a cost that does not grow with the ledger: searched in
+        the shards held in memory (after reading their new chunks by `_id`), and with the
+        event's partition in that partition's shards (one per topic, loaded if need be);
+        never every shard (a miss loaded them all before). Then its chunk is read."""
+        if partition is None:
+            shards = sorted(self._shards)
+        else:
+            suffix = f"/{partition}"
+            shards = [s for s in await self.shards() if s.endswith(suffix)]
         place = self._locate(event_id, shards)
         if place is None:
             await asyncio.gather(*(self._catch_up(s) for s in shards))
@@ -263,77 +295,3 @@ class MongoLedgerStore:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-
-
-def _cp_to_doc(stored: StoredCheckpoint) -> Document:
-    cp = stored.checkpoint
-    return {
-        "_id": stored.checkpoint_id,
-        "origin": cp.origin,
-        "time": cp.time,
-        "key_id": cp.key_id,
-        "signature": cp.signature,
-        "signed_at": stored.signed_at,
-        "shards": [{"shard": h.shard, "size": h.size, "root": h.root} for h in cp.shards],
-    }
-
-
-def _cp_from_doc(doc: Document) -> StoredCheckpoint:
-    heads = tuple(
-        ShardHead(shard=h["shard"], size=h["size"], root=bytes(h["root"])) for h in doc["shards"]
-    )
-    checkpoint = Checkpoint(
-        origin=doc["origin"],
-        shards=heads,
-        time=doc["time"],
-        key_id=doc["key_id"],
-        signature=bytes(doc["signature"]),
-    )
-    return StoredCheckpoint(
-        checkpoint_id=doc["_id"], checkpoint=checkpoint, signed_at=doc["signed_at"]
-    )
-
-
-class MongoCheckpointStore:
-    """Signed checkpoints by id: every one kept for good, the newest few also in a small
-    collection that answers "the latest" (FerretDB sorts in Go after reading every document:
-    measured, the latest of 17,000 checkpoints, a day at one per 5 s, took 18.5 s to find)."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._checkpoints = db[CHECKPOINTS]
-        self._recent = db[RECENT_CHECKPOINTS]
-
-    async def save(self, stored: StoredCheckpoint) -> bool:
-        """Insert; False if that id was already there. Then keep it among the recent ones."""
-        doc = _cp_to_doc(stored)
-        new = await insert_once(self._checkpoints, doc)
-        await insert_once(self._recent, doc)
-        await self._prune()
-        return new
-
-    async def _prune(self) -> None:
-        """Drop all but the newest KEEP_RECENT from the recent ones (a copy, not the record)."""
-        cursor = self._recent.find({}, projection={"signed_at": 1})
-        times = sorted([doc["signed_at"] async for doc in cursor], reverse=True)
-        if len(times) > 2 * KEEP_RECENT:
-            await self._recent.delete_many({"signed_at": {"$lt": times[KEEP_RECENT - 1]}})
-
-    async def latest(self) -> StoredCheckpoint | None:
-        """The newest checkpoint (from the recent ones; from all of them in a database that
-        has none yet)."""
-        doc = await self._recent.find_one({}, sort=[("signed_at", DESCENDING)])
-        if doc is None:
-            doc = await self._checkpoints.find_one({}, sort=[("signed_at", DESCENDING)])
-        return None if doc is None else _cp_from_doc(doc)
-
-    async def get(self, checkpoint_id: str) -> StoredCheckpoint | None:
-        """One checkpoint by id."""
-        doc = await self._recent.find_one({"_id": checkpoint_id})
-        if doc is None:
-            doc = await self._checkpoints.find_one({"_id": checkpoint_id})
-        return None if doc is None else _cp_from_doc(doc)
-
-    async def all(self) -> list[StoredCheckpoint]:
-        """Every checkpoint, oldest first (read as stored, ordered here)."""
-        stored = [_cp_from_doc(doc) async for doc in self._checkpoints.find({})]
-        return sorted(stored, key=lambda c: (c.signed_at, c.checkpoint_id))

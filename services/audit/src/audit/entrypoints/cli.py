@@ -126,7 +126,7 @@ async def _run(args: argparse.Namespace) -> int:
             return await replay(container, into=args.into)
         await container.prepare()
         await container.runtime.broker.connect()
-        stored = await container.checkpointer.checkpoint()
+        stored = await container.checkpointer.checkpoint(every_shard=True)
         _out({"checkpoint_id": stored.checkpoint_id if stored else None})
         return 0
     finally:

@@ -14,6 +14,7 @@ from audit.adapters.user_tokens import InvalidUserToken
 from audit.bootstrap import Container
 from audit.service.proofs import AUDITOR, NotCovered, NotFound, Reader, checkpoint_json
 from audit.service.reports import access_report
+from audit.verify.checkpoint import key_id
 from audit.verify.encoding import b64encode
 
 router = APIRouter()
@@ -39,11 +40,18 @@ def _problem(exc: Exception) -> HTTPException:
 
 @router.get("/ledger/keys", tags=["ledger"])
 async def keys(c: Deps) -> dict[str, Any]:
-    """The Ed25519 public keys that sign checkpoints (raw 32 bytes, base64)."""
+    """Every Ed25519 public key a stored checkpoint may be signed with (raw 32 bytes, base64):
+    the current one, which signs new checkpoints, and the retired ones still needed."""
+    current = key_id(c.public_key)
     return {
         "keys": [
-            {"key_id": key_id, "algorithm": "Ed25519", "public_key": b64encode(_raw(key))}
-            for key_id, key in c.public_keys().items()
+            {
+                "key_id": kid,
+                "algorithm": "Ed25519",
+                "public_key": b64encode(_raw(key)),
+                "status": "current" if kid == current else "retired",
+            }
+            for kid, key in c.public_keys().items()
         ]
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -34,8 +34,21 @@ def checkpoint_id(checkpoint: Checkpoint) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
+CLAIM_ATTEMPTS = 8
+"""Numbers tried per checkpoint: each clash means another instance just signed one."""
+
+
+class CheckpointContended(RuntimeError):
+    """Other writers took every number this checkpoint tried; the next round tries again."""
+
+
 class Checkpointer:
-    """Signs and publishes checkpoints; `note()` counts appended entries between them."""
+    """Signs and publishes checkpoints; `note()` counts appended entries between them.
+
+    Each checkpoint follows the latest one in a numbered chain and covers it: per shard the
+    larger of the previous signed head and this instance's own, so no shard's size ever
+    shrinks from one checkpoint to the next, whichever instance signed either.
+    """
 
     def __init__(
         self,
@@ -48,14 +61,15 @@ class Checkpointer:
         every: int,
         interval_s: float,
         live_heads: Callable[[], dict[str, ShardHead]] = dict,
+        owned: Callable[[], Collection[str]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._ledger, self._store, self._publisher = ledger, store, publisher
         self._key, self._origin, self._clock = key, origin, clock
-        self._every, self._interval_s, self._live = every, interval_s, live_heads
+        self._every, self._interval_s = every, interval_s
+        self._live, self._owned = live_heads, owned
         self._pending = 0
         self._due = asyncio.Event()
-        self._last: tuple[tuple[str, int], ...] = ()
 
     def note(self, appended: int) -> None:
         """Entries were appended; wake the loop once `every` have gathered."""
@@ -63,34 +77,53 @@ class Checkpointer:
         if self._pending >= self._every:
             self._due.set()
 
-    async def checkpoint(self) -> StoredCheckpoint | None:
-        """Sign the current heads of all shards, store and publish; None if nothing moved."""
+    async def checkpoint(self, *, every_shard: bool = False) -> StoredCheckpoint | None:
+        """Sign the heads of all shards as the next checkpoint of the chain, store and
+        publish; None if nothing moved since the latest one. `every_shard` reads the head of
+        each shard from the store, owned or not (`audit-admin checkpoint` owns none)."""
         self._pending = 0
         self._due.clear()
-        heads = await self.heads()
-        sizes = tuple((h.shard, h.size) for h in heads)
-        if not heads or sizes == self._last:
-            return None
-        now = self._clock()
-        signed = sign_checkpoint(private_key=self._key, origin=self._origin, shards=heads, time=now)
-        stored = StoredCheckpoint(
-            checkpoint_id=checkpoint_id(signed), checkpoint=signed, signed_at=now
-        )
-        await self._store.save(stored)
-        await self._publisher.publish(make_event(_event(stored), source="/audit"))
-        self._last = sizes
-        return stored
+        for _ in range(CLAIM_ATTEMPTS):
+            previous = await self._store.latest()
+            heads = tuple(await self.heads(previous, every_shard=every_shard))
+            if not heads or (previous is not None and heads == previous.checkpoint.shards):
+                return None
+            now = self._clock()
+            signed = sign_checkpoint(
+                private_key=self._key, origin=self._origin, shards=heads, time=now
+            )
+            stored = StoredCheckpoint(
+                checkpoint_id=checkpoint_id(signed),
+                checkpoint=signed,
+                signed_at=now,
+                seq=(previous.seq if previous is not None else 0) + 1,
+            )
+            if await self._store.save(stored):
+                await self._publisher.publish(make_event(_event(stored), source="/audit"))
+                return stored
+        raise CheckpointContended(f"{CLAIM_ATTEMPTS} checkpoint numbers were taken meanwhile")
 
-    async def heads(self) -> list[ShardHead]:
-        """Per shard, its stored head: from memory for the shards this instance writes, else
-        read from the store; never smaller than the last signed one (sizes only grow)."""
-        live, latest = self._live(), await self._store.latest()
-        signed = {h.shard: h for h in latest.checkpoint.shards} if latest else {}
+    async def heads(
+        self, previous: StoredCheckpoint | None = None, *, every_shard: bool = False
+    ) -> list[ShardHead]:
+        """Per shard, the larger of its head in `previous` and this instance's own (on a tie
+        the signed one): from memory for the shards this instance writes, read from the
+        store for the others, or, when `owned` is given, only for the shards it owns (the
+        owner of any other signs that shard's progress; a head kept from before a
+        rebalance is stale)."""
+        signed = {h.shard: h for h in previous.checkpoint.shards} if previous else {}
+        live = self._live()
+        owned = None if self._owned is None or every_shard else frozenset(self._owned())
         heads = []
-        for shard in await self._ledger.shards():
-            current = live.get(shard) or await shard_head(self._ledger, shard)
+        for shard in sorted(set(await self._ledger.shards()) | set(signed)):
             floor = signed.get(shard)
-            heads.append(floor if floor is not None and floor.size > current.size else current)
+            own = None
+            if owned is None or shard in owned:
+                own = live.get(shard) or await shard_head(self._ledger, shard)
+            if own is None or (floor is not None and floor.size >= own.size):
+                own = floor
+            if own is not None:
+                heads.append(own)
         return heads
 
     async def run(self) -> None:

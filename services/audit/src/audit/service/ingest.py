@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -122,6 +122,12 @@ class LedgerIngest:
             for s, log_ in self._logs.items()
             if log_.size > 0
         }
+
+    def forget(self, shards: Iterable[str]) -> None:
+        """Drop what is held of these shards (their partitions moved in a rebalance): another
+        writer may append to them now, so the next append here reloads them from the store."""
+        for shard in shards:
+            self._logs.pop(shard, None)
 
 
 def record_of(shard: str, received: Received, duplicates: Collection[str] = ()) -> Record:

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.domain.integrity import Anchor, Finding, ShardAudit
 from audit.service.ports import CheckpointStore, LedgerStore, MalformedChunk
-from audit.verify.checkpoint import verify_checkpoint
+from audit.verify.checkpoint import Checkpoint, verify_checkpoint
 from audit.verify.errors import VerifyError
 
 
@@ -41,11 +41,12 @@ async def full_audit(
     findings: list[Finding] = []
     anchors: dict[str, list[Anchor]] = {}
     for item in stored:
-        try:
-            verify_checkpoint(checkpoint=item.checkpoint, public_keys=public_keys)
-        except VerifyError as exc:
+        problem = _signature_problem(item.checkpoint, public_keys=public_keys)
+        if problem is not None:
             findings.append(
-                Finding("*", 0, None, f"checkpoint {item.checkpoint_id} fails verification: {exc}")
+                Finding(
+                    "*", 0, None, f"checkpoint {item.checkpoint_id} fails verification: {problem}"
+                )
             )
             continue
         for head in item.checkpoint.shards:
@@ -68,3 +69,19 @@ async def full_audit(
     return AuditResult(
         shards=len(shards), entries=entries, checkpoints=len(stored), findings=findings
     )
+
+
+def _signature_problem(
+    checkpoint: Checkpoint, *, public_keys: Mapping[str, Ed25519PublicKey]
+) -> str | None:
+    if checkpoint.key_id not in public_keys:
+        return (
+            f"it is signed with key {checkpoint.key_id}, which is not among the verification "
+            f"keys ({', '.join(sorted(public_keys)) or 'none'}): a retired key stays listed "
+            "as long as its checkpoints are kept"
+        )
+    try:
+        verify_checkpoint(checkpoint=checkpoint, public_keys=public_keys)
+    except VerifyError as exc:
+        return str(exc)
+    return None

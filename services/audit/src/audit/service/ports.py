@@ -50,6 +50,9 @@ class StoredCheckpoint:
     checkpoint_id: str
     checkpoint: Checkpoint
     signed_at: datetime
+    seq: int = 0
+    """Its number in the chain of checkpoints (1 for the first; 0 before numbering existed):
+    each one covers every shard of the one before it at least as far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +138,13 @@ class Progress(Protocol):
 
 
 class CheckpointStore(Protocol):
-    """Signed checkpoints, insert-only."""
+    """Signed checkpoints, insert-only, numbered one after another."""
 
     async def save(self, stored: StoredCheckpoint) -> bool:
-        """Insert; False if that id was already there."""
+        """Claim number `stored.seq` for it; False when another writer holds that number."""
 
     async def latest(self) -> StoredCheckpoint | None:
-        """The newest checkpoint."""
+        """The checkpoint with the highest number."""
 
     async def get(self, checkpoint_id: str) -> StoredCheckpoint | None:
         """One checkpoint by id."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,15 @@ AUDITOR = Reader(user_key=None)
 class ProofService:
     """Inclusion and consistency proofs against signed checkpoints."""
 
-    def __init__(self, *, ledger: LedgerStore, checkpoints: CheckpointStore) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: LedgerStore,
+        checkpoints: CheckpointStore,
+        partition_of: Callable[[str], int] | None = None,
+    ) -> None:
         self._ledger, self._checkpoints = ledger, checkpoints
+        self._partition_of = partition_of
 
     async def checkpoint(self, checkpoint_id: str | None) -> StoredCheckpoint:
         """A checkpoint by id, or the latest one."""
@@ -81,10 +89,14 @@ class ProofService:
         reader: Reader = AUDITOR,
     ) -> dict[str, Any]:
         """The entry, its inclusion proof and the checkpoint the proof is for; an entry the
-        reader may not see is not found (its existence is not revealed either)."""
+        reader may not see is not found (its existence is not revealed either). A user's
+        entries are keyed by their user key, so their search is narrowed to its partition."""
+        if partition is None and reader.user_key is not None and self._partition_of is not None:
+            partition = self._partition_of(reader.user_key)
         entry = await self._ledger.entry(event_id, partition=partition)
         if entry is None or not reader.may_read(entry.data):
-            raise NotFound(f"no ledger entry for event {event_id}")
+            hint = "" if partition is not None else " in the shards held here; give its subject"
+            raise NotFound(f"no ledger entry for event {event_id}{hint}")
         stored = await self.checkpoint(checkpoint_id)
         size = _size(stored, entry.shard)
         if entry.index >= size:
