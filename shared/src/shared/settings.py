@@ -23,12 +23,26 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_client_id: str = ""
+    # Durability of the topics a service creates (dead-letter topics included): 1/1 for the one
+    # local broker; a cluster wants 3/2, so an acknowledged write survives the loss of a broker.
+    kafka_replication_factor: int = Field(default=1, ge=1, le=16)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1, le=16)
     publish_deadline_s: float = Field(default=5.0, gt=0, le=120)
     consumer_attempts: int = Field(default=3, ge=1, le=20)
     consumer_backoff_s: float = Field(default=0.05, ge=0, le=30)
 
     mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
     mongodb_database: str = ""
+
+    @model_validator(mode="after")
+    def _insync_replicas_fit_the_replication_factor(self) -> Self:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                f"kafka_min_insync_replicas ({self.kafka_min_insync_replicas}) exceeds "
+                f"kafka_replication_factor ({self.kafka_replication_factor}): no write with "
+                "acks=all could ever succeed"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_development(self) -> Self:
