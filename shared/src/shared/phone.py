@@ -4,8 +4,9 @@ A phone-shaped run is one of:
 - international: `+` and 7 or more digits, in groups split by one space, dot or hyphen, a group
   possibly in parentheses (`+4915112345678`, `+49 151 1234 5678`, `+49.151.1234.5678`,
   `+1 (555) 123-4567`);
-- national with a trunk prefix: `0` (or `00`) then a non-zero digit, 8 or more digits in all,
-  grouped the same way (`015112345678`, `0151 1234 5678`, `(0151) 1234 5678`, `0049 151 …`);
+- national with a trunk prefix: `0` (or `00`) then a non-zero digit, 8 to 15 digits in all (17
+  after `00`), grouped the same way (`015112345678`, `0151 1234 5678`, `(0151) 1234 5678`,
+  `0049 151 …`);
 - North American: `(555) 123-4567`, `555-123-4567`, `555.123.4567`, optionally after `1-`;
 - a bare number of 7 to 15 digits standing as a whole value (a whole identifier, or a quoted
   string in text): E.164 without its `+`. Inside free text such a run is far more often an offset
@@ -53,7 +54,10 @@ def _is_phone(match: re.Match[str]) -> bool:
     if kind == "intl":
         return _digits(text) >= MIN_INTERNATIONAL_DIGITS
     if kind == "national":
-        return _digits(text) >= MIN_NATIONAL_DIGITS
+        # At most E.164's 15 digits with the trunk `0`, two more with `00`: longer runs, such
+        # as an all-decimal hex id, are not numbers anyone dials.
+        longest = MAX_WHOLE_NUMBER_DIGITS + (2 if text.lstrip("(").startswith("00") else 0)
+        return MIN_NATIONAL_DIGITS <= _digits(text) <= longest
     return True  # nanp and whole have their length in the pattern
 
 

@@ -62,6 +62,7 @@ NOT_PHONES = {
     "seconds": "took 0.012345 s",
     "tz-offset": "+00:00",
     "small-numbers": "ids 1 2 3 4 5 6 7 8",
+    "hex-id-all-decimal": "0123456789012345",
 }
 
 
@@ -147,7 +148,14 @@ def test_event_ids_and_keys_as_the_system_makes_them_pass() -> None:
         assert not looks_like_phone(str(uuid_utils.uuid7()))
         assert not looks_like_phone(str(uuid.uuid4()))
         assert not looks_like_phone(f"uk_{uuid.uuid4().hex[:16]}")
-    for form in ("uuid4", "uuid7", "uuid-all-decimal", "iso-date", "topic-partition"):
+    for form in (
+        "uuid4",
+        "uuid7",
+        "uuid-all-decimal",
+        "iso-date",
+        "topic-partition",
+        "hex-id-all-decimal",
+    ):
         assert not looks_like_phone(NOT_PHONES[form]), form
     event = parse(_wire(id=NOT_PHONES["uuid-all-decimal"]))
     assert event.id == NOT_PHONES["uuid-all-decimal"]
