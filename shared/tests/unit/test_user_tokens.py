@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -75,45 +76,48 @@ def _hs256_with_the_public_key() -> str:
     return jwt.encode(header, {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**40}, secret)
 
 
-BAD_TOKENS = {
-    "empty": "",
-    "garbage": "not-a-token",
-    "three dots": "...",
-    "two parts": "a.b",
-    "four parts": f"{token()}.x",
-    "header not base64": f"!!!.{token().split('.', 1)[1]}",
-    "header not JSON": f"{b64('x')[:-1]}x.e30.c2ln",
-    "header a list": f"{b64([1])}.e30.c2ln",
-    "header nested deeply": f"{base64.urlsafe_b64encode(b'[' * 5000).decode()}.e30.c2ln",
-    "too long": "a" * 9000,
-    "alg none": f"{b64({'alg': 'none', 'typ': USER_TOKEN_TYP, 'kid': 'k1'})}.{b64({'sub': 'x'})}.",
-    "alg EdDSA": token(header={"alg": "EdDSA"}),
-    "alg HS256 keyed with the public key": _hs256_with_the_public_key(),
-    "no typ": token(header={"typ": None}),
-    "typ JWT": token(header={"typ": "JWT"}),
-    "typ at+jwt": token(header={"typ": "at+jwt"}),
-    "no kid": token(header={"kid": None}),
-    "unknown kid": token(header={"kid": "k9"}),
-    "signed by someone else": token(key=STRANGER),
-    "payload tampered": ".".join(
+# Built when the test runs, so a long session cannot let a token expire into another fault.
+BAD_TOKENS: dict[str, Callable[[], str]] = {
+    "empty": lambda: "",
+    "garbage": lambda: "not-a-token",
+    "three dots": lambda: "...",
+    "two parts": lambda: "a.b",
+    "four parts": lambda: f"{token()}.x",
+    "header not base64": lambda: f"!!!.{token().split('.', 1)[1]}",
+    "header not JSON": lambda: f"{b64('x')[:-1]}x.e30.c2ln",
+    "header a list": lambda: f"{b64([1])}.e30.c2ln",
+    "header nested deeply": lambda: f"{base64.urlsafe_b64encode(b'[' * 5000).decode()}.e30.c2ln",
+    "too long": lambda: "a" * 9000,
+    "alg none": lambda: (
+        f"{b64({'alg': 'none', 'typ': USER_TOKEN_TYP, 'kid': 'k1'})}.{b64({'sub': 'x'})}."
+    ),
+    "alg EdDSA": lambda: token(header={"alg": "EdDSA"}),
+    "alg HS256 keyed with the public key": lambda: _hs256_with_the_public_key(),
+    "no typ": lambda: token(header={"typ": None}),
+    "typ JWT": lambda: token(header={"typ": "JWT"}),
+    "typ at+jwt": lambda: token(header={"typ": "at+jwt"}),
+    "no kid": lambda: token(header={"kid": None}),
+    "unknown kid": lambda: token(header={"kid": "k9"}),
+    "signed by someone else": lambda: token(key=STRANGER),
+    "payload tampered": lambda: ".".join(
         [
             token().split(".")[0],
             b64({"iss": ISSUER, "aud": AUDIENCE, "sub": "uk_bob", "exp": 2**40}),
             token().split(".")[2],
         ]
     ),
-    "no iss": token(drop=("iss",)),
-    "no aud": token(drop=("aud",)),
-    "no exp": token(drop=("exp",)),
-    "no sub": token(drop=("sub",)),
-    "wrong iss": token(iss="https://evil.example"),
-    "wrong aud": token(aud="third-party-app"),
-    "expired": token(exp=int(time.time()) - LEEWAY_S - 5),
-    "not yet valid": token(nbf=int(time.time()) + LEEWAY_S + 60),
-    "exp not a number": token(exp="tomorrow"),
-    "sub not a string": token(sub=42),
-    "sub empty": token(sub=""),
-    "sub too long": token(sub="u" * 300),
+    "no iss": lambda: token(drop=("iss",)),
+    "no aud": lambda: token(drop=("aud",)),
+    "no exp": lambda: token(drop=("exp",)),
+    "no sub": lambda: token(drop=("sub",)),
+    "wrong iss": lambda: token(iss="https://evil.example"),
+    "wrong aud": lambda: token(aud="third-party-app"),
+    "expired": lambda: token(exp=int(time.time()) - LEEWAY_S - 5),
+    "not yet valid": lambda: token(nbf=int(time.time()) + LEEWAY_S + 60),
+    "exp not a number": lambda: token(exp="tomorrow"),
+    "sub not a string": lambda: token(sub=42),
+    "sub empty": lambda: token(sub=""),
+    "sub too long": lambda: token(sub="u" * 300),
 }
 
 
@@ -122,14 +126,14 @@ async def test_every_bad_token_is_invalid_never_another_error(
     verifier: UserTokenVerifier, case: str
 ) -> None:
     with pytest.raises(InvalidUserToken):
-        await verifier.user_key(BAD_TOKENS[case])
+        await verifier.user_key(BAD_TOKENS[case]())
 
 
 def test_a_well_formed_header_is_told_from_a_malformed_one() -> None:
     assert key_id_of(token()) == "k1"
     for case in ("garbage", "header nested deeply", "alg none", "typ JWT", "no kid"):
         with pytest.raises(InvalidUserToken):
-            key_id_of(BAD_TOKENS[case])
+            key_id_of(BAD_TOKENS[case]())
 
 
 def test_the_jwks_gives_public_ed25519_signing_keys_only() -> None:
