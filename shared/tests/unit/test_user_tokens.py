@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import OctKey, OKPKey
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
@@ -50,6 +50,11 @@ def token(
     with warnings.catch_warnings():  # joserfc warns that EdDSA is deprecated (RFC 9864)
         warnings.simplefilter("ignore")
         return jwt.encode(head, payload, key, algorithms=["Ed25519", "EdDSA"])
+
+
+def signed(payload: bytes) -> str:
+    header = {"alg": "Ed25519", "typ": USER_TOKEN_TYP, "kid": KEY.kid}
+    return jws.serialize_compact(header, payload, KEY, algorithms=["Ed25519"])
 
 
 def b64(obj: object) -> str:
@@ -106,6 +111,9 @@ BAD_TOKENS: dict[str, Callable[[], str]] = {
             token().split(".")[2],
         ]
     ),
+    "signed payload a list": lambda: signed(b"[1]"),
+    "signed payload not JSON": lambda: signed(b"\xff\xfe"),
+    "signed payload nested deeply": lambda: signed(b"[" * 3000),
     "no iss": lambda: token(drop=("iss",)),
     "no aud": lambda: token(drop=("aud",)),
     "no exp": lambda: token(drop=("exp",)),
