@@ -11,13 +11,14 @@ from typing import Any
 
 from pymongo import ASCENDING
 
+from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_ledger import shard_collection
 from audit.domain.ledger import shard_name
 from audit.service.ingest import LedgerIngest
 from audit.service.integrity import full_audit
 from audit.service.ports import StoredCheckpoint
 from audit.service.proofs import ProofService
-from audit.service.replay import ReplayReport, compare, deliveries, read_topics
+from audit.service.replay import ReplayReport, compare
 from audit.verify.errors import VerifyError
 from audit.verify.responses import parse_inclusion_response, verify_inclusion_response
 from bench.audit_ingest import Ingested
@@ -25,6 +26,7 @@ from bench.env import BenchEnv
 from bench.events import Wire
 from bench.figures import Results, percentile, rate
 from bench.ledger import Ledger, fresh_ledger
+from shared.kafka.consumer import receive
 
 AREA = "B. audit"
 VERIFY_TARGET = 50_000.0
@@ -94,21 +96,28 @@ async def run_replay(env: BenchEnv, results: Results, source: Ingested) -> None:
     target = await fresh_ledger(env, "replay")
     ingest = target.ingest()
     started = time.perf_counter()
-    by_partition = await read_topics(env.bootstrap, [source.topic])
-    read_at, events, parse_s = time.perf_counter(), 0, 0.0
-    for tp, records in by_partition.items():
-        records = records[: sizes.get(shard_name(topic=tp.topic, partition=tp.partition), 0)]
-        parse_started = time.perf_counter()
-        parsed, _ = deliveries(records)
-        parse_s += time.perf_counter() - parse_started
-        events += len(records)
-        for start in range(0, len(parsed), REPLAY_BATCH):
-            await ingest(parsed[start : start + REPLAY_BATCH])
+    records_of = KafkaRecords(bootstrap=env.bootstrap)
+    read_at, events, parse_s, read_s = time.perf_counter(), 0, 0.0, 0.0
+    for topic, partition in await records_of.partitions([source.topic]):
+        left = sizes.get(shard_name(topic=topic, partition=partition), 0)
+        batches = records_of.read(topic, partition, batch=REPLAY_BATCH)
+        while left > 0:
+            read_started = time.perf_counter()
+            records = (await anext(batches))[:left]
+            parse_started = time.perf_counter()
+            read_s += parse_started - read_started
+            parsed = [receive(r) for r in records]
+            parse_s += time.perf_counter() - parse_started
+            events += len(records)
+            left -= len(records)
+            await ingest(parsed)
+        await batches.aclose()
+    read_at = started + read_s
     seconds = time.perf_counter() - started
     ingest_s = seconds - (read_at - started) - parse_s
     results.add(
         AREA,
-        f"B3 replay: read_topics + deliveries + LedgerIngest ({events:,})",
+        f"B3 replay: KafkaRecords.read + receive + LedgerIngest ({events:,})",
         rate(events, seconds),
         "ev/s",
         note=f"{seconds:.2f} s: read {read_at - started:.2f} s, parse {parse_s:.2f} s, "

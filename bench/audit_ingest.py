@@ -165,7 +165,7 @@ async def ingest(
     task = asyncio.create_task(checkpointer.run())
     try:
         async with batch_subscriber(
-            env, "ledger", topic, timed_handler(handler, ledger.timings, stored_ids)
+            env, "ledger", topic, timed_handler(handler, ledger.timings, stored_ids), mirror=True
         ) as started:
             deadline = started + budget_s if budget_s > 0 else float("inf")
             await wait_for(progress, count, what="B1 ingest", deadline=deadline)

@@ -11,7 +11,7 @@ from bench.events import Wire, make_wire
 from bench.figures import Results, percentile
 from bench.kafka_io import HEADERS, batch_subscriber, producer
 from bench.ledger import INGEST, fresh_ledger, timed_handler
-from shared.kafka.consumer import BatchHandler, Delivery
+from shared.kafka.consumer import MirrorHandler, Received
 from shared.kafka.publisher import DurablePublisher
 
 AREA = "B. audit"
@@ -29,18 +29,19 @@ class Stamps:
         self.received: dict[str, float] = {}
         self.batches: list[int] = []
 
-    def stamping(self, handler: BatchHandler) -> BatchHandler:
+    def stamping(self, handler: MirrorHandler) -> MirrorHandler:
         """The handler; once it returns, its events count as stored at that moment."""
 
-        async def ledger_ingest(deliveries: Sequence[Delivery]) -> None:
+        async def ledger_ingest(deliveries: Sequence[Received]) -> None:
             received = time.monotonic()
-            for d in deliveries:
-                self.received.setdefault(d.event.id, received)
+            ids = [d.event.id for d in deliveries if d.event is not None]
+            for i in ids:
+                self.received.setdefault(i, received)
             await handler(deliveries)
             now = time.monotonic()
             self.batches.append(len(deliveries))
-            for d in deliveries:
-                self.stored.setdefault(d.event.id, now)
+            for i in ids:
+                self.stored.setdefault(i, now)
 
         return ledger_ingest
 
@@ -84,7 +85,9 @@ async def run_latency(
     warm, measured = wire[:WARM_UP], wire[WARM_UP:]
     async with (
         producer(env, "latency-producer") as publisher,
-        batch_subscriber(env, "latency", topic, handler, batch_timeout_ms=batch_timeout_ms),
+        batch_subscriber(
+            env, "latency", topic, handler, batch_timeout_ms=batch_timeout_ms, mirror=True
+        ),
     ):
         await paced(publisher, topic, warm, stamps, per_s)  # group joined, all partitions live
         await stamps.wait_stored([w.id for w in warm])

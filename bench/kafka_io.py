@@ -8,16 +8,19 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaBroker
 
 from bench.env import BenchEnv
 from bench.events import Wire
 from shared.events import CONTENT_TYPE
 from shared.kafka.broker import make_broker, topic_partitions
-from shared.kafka.consumer import BatchHandler, RetryPolicy
+from shared.kafka.consumer import RetryPolicy
 from shared.kafka.publisher import DurablePublisher
-from shared.kafka.subscribe import subscribe_batch
+from shared.kafka.subscribe import subscribe_batch, subscribe_mirror
+from shared.topics import dead_letter_topic
 
 HEADERS = {"content-type": CONTENT_TYPE}
 STALL_S = 60.0
@@ -143,15 +146,26 @@ async def raw_consume(bootstrap: str, topic: str) -> tuple[int, float, float]:
         await consumer.stop()
 
 
+@dataclass
+class BenchHost:
+    """What subscribing needs, without a service Runtime."""
+
+    broker: KafkaBroker
+    publisher: DurablePublisher
+    retry: RetryPolicy
+    consumer_groups: list[str] = field(default_factory=list)
+
+
 @asynccontextmanager
 async def batch_subscriber(
     env: BenchEnv,
     name: str,
     topic: str,
-    handler: BatchHandler,
+    handler: Any,
     *,
     max_records: int = 1000,
     batch_timeout_ms: int = 50,
+    mirror: bool = False,
 ) -> AsyncIterator[float]:
     """A started broker with one `subscribe_batch` subscriber in a fresh group.
 
@@ -160,18 +174,22 @@ async def batch_subscriber(
     settings = env.settings(name)
     broker = make_broker(settings)
     group = env.group(name)
-    await env.topic(f"{name}.dlq", partitions=1)  # its dead letters, should any occur
-    subscribe_batch(
-        broker,
+    host = BenchHost(
+        broker=broker,
+        publisher=DurablePublisher(broker=broker, deadline_s=settings.publish_deadline_s),
+        retry=RetryPolicy(),
+    )
+    subscribe_any = subscribe_mirror if mirror else subscribe_batch
+    subscribe_any(
+        host,
         topic,
         group_id=group,
         handler=handler,
-        publisher=DurablePublisher(broker=broker, deadline_s=settings.publish_deadline_s),
-        retry=RetryPolicy(),
         max_records=max_records,
         batch_timeout_ms=batch_timeout_ms,
         title=f"{group}:bench",
     )
+    await env.topic(dead_letter_topic(group).name, partitions=1)
     started = time.perf_counter()
     await broker.start()
     try:

@@ -29,7 +29,7 @@ from audit.service.ingest import LedgerIngest
 from audit.verify.checkpoint import public_keys_by_id
 from bench.env import BenchEnv
 from shared.events import CloudEvent
-from shared.kafka.consumer import BatchHandler, Delivery
+from shared.kafka.consumer import MirrorHandler, Received
 from shared.mongo import Document
 
 ORIGIN = "bench.audit/ledger"
@@ -110,17 +110,17 @@ def instrument(obj: object, prefix: str, names: Iterable[str], timings: Timings)
             setattr(obj, name, _timed_method(method, f"{prefix}.{name}", timings))
 
 
-def timed_handler(handler: BatchHandler, timings: Timings, stored: set[str]) -> BatchHandler:
+def timed_handler(handler: MirrorHandler, timings: Timings, stored: set[str]) -> MirrorHandler:
     """The ingest handler, timed as `handler` in scope "ingest"; finished ids go to `stored`."""
 
-    async def ledger_ingest(deliveries: Sequence[Delivery]) -> None:
+    async def ledger_ingest(deliveries: Sequence[Received]) -> None:
         token, started = _SCOPE.set(INGEST), time.perf_counter()
         try:
             await handler(deliveries)
         finally:
             timings.add("handler", started)
             _SCOPE.reset(token)
-        stored.update(d.event.id for d in deliveries)
+        stored.update(d.event.id for d in deliveries if d.event is not None)
 
     return ledger_ingest
 

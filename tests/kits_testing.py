@@ -6,12 +6,15 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker
 
 from shared.kafka.broker import topic_partitions
+from shared.kafka.consumer import RetryPolicy
+from shared.kafka.publisher import DurablePublisher
 
 HOW_TO_START = (
     "no servers for integration tests: run `make check` (it starts them), or "
@@ -102,5 +105,26 @@ async def start_group_at_end(bootstrap: str, *, group_id: str, topics: list[str]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class StandaloneHost:
+    """What `shared.kafka.subscribe` needs, for tests that subscribe without a service Runtime."""
+
+    broker: KafkaBroker
+    publisher: DurablePublisher
+    retry: RetryPolicy
+    consumer_groups: list[str] = field(default_factory=list)
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """How many records a topic has had (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = await topic_partitions(consumer, topic)
+        return sum((await consumer.end_offsets(parts)).values())
     finally:
         await consumer.stop()

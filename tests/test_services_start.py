@@ -40,10 +40,14 @@ async def test_service_is_ready_and_documents_its_http_and_events(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
     ):
-        assert (await client.get("/health/live")).json() == {"status": "ok", "checks": {}}
+        live = (await client.get("/health/live")).json()
+        assert live == {"status": "ok", "checks": {}, "reasons": []}
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ok", "checks": {"kafka": True, "database": True}}
+        checks = {"kafka": True, "database": True}
+        if service == "audit":  # the only service with consumers so far
+            checks["consumers"] = True
+        assert ready.json() == {"status": "ok", "checks": checks, "reasons": []}
         openapi = (await client.get("/openapi.json")).json()
         assert "/health/ready" in openapi["paths"]
         asyncapi = (await client.get("/asyncapi.json")).json()
@@ -62,7 +66,11 @@ async def test_ready_is_503_with_the_reason_when_the_database_does_not_answer(
     ):
         ready = await client.get("/health/ready")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "unavailable", "checks": {"kafka": True, "database": False}}
+    assert ready.json() == {
+        "status": "unavailable",
+        "checks": {"kafka": True, "database": False},
+        "reasons": ["database does not answer"],
+    }
 
 
 def _unreachable_client() -> Any:

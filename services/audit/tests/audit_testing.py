@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,8 @@ from joserfc.jwk import OKPKey
 
 from audit.bootstrap import Container
 from audit.config import AuditSettings
+from audit.domain.integrity import Anchor, Finding, ShardAudit
+from audit.domain.ledger import Entry, Run
 from kits_testing import Servers
 from shared.events import CloudEvent, EventData
 from shared.user_tokens import USER_TOKEN_TYP
@@ -64,6 +66,7 @@ def audit_settings(servers: Servers, **overrides: Any) -> AuditSettings:
         "mongodb_url": servers.mongodb_url,
         "mongodb_database": f"t_audit_{uuid.uuid4().hex[:10]}",
         "ledger_group": f"t-audit-{uuid.uuid4().hex[:10]}",
+        "log_origin": f"kits.audit/t-{uuid.uuid4().hex[:10]}",
         "checkpoint_every": 20,
         "checkpoint_interval_s": 0.5,
         "judge_grace_s": 0.5,
@@ -82,3 +85,11 @@ def at(seconds_ago: float = 0.0) -> datetime:
 
 
 Publish = Callable[[str, EventData], Awaitable[CloudEvent[Any]]]
+
+
+def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
+    """The full audit of one shard's entries, in memory (a test helper): its findings."""
+    audit, stored = ShardAudit(shard, anchors), list(entries)
+    if stored:
+        audit.feed(Run.of(stored))
+    return audit.finish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Response, status
@@ -10,14 +11,23 @@ from pydantic import BaseModel
 
 
 class Health(BaseModel):
-    """Liveness or readiness, with each dependency's answer."""
+    """Liveness or readiness, with each dependency's answer and why any of them failed."""
 
     status: str
     checks: dict[str, bool] = {}
+    reasons: list[str] = []
 
 
-def health_router(*, readiness: Callable[[], Awaitable[dict[str, bool]]]) -> APIRouter:
-    """`/health/live` (the process answers) and `/health/ready` (Kafka and the database do)."""
+@dataclass(frozen=True)
+class Readiness:
+    """What a readiness check found: each dependency's answer, and the reasons for a failure."""
+
+    checks: dict[str, bool]
+    reasons: list[str] = field(default_factory=list)
+
+
+def health_router(*, readiness: Callable[[], Awaitable[Readiness]]) -> APIRouter:
+    """`/health/live` (the process answers) and `/health/ready` (its dependencies do)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
@@ -27,12 +37,12 @@ def health_router(*, readiness: Callable[[], Awaitable[dict[str, bool]]]) -> API
 
     @router.get("/ready", responses={503: {"model": Health}})
     async def ready(response: Response) -> Health:
-        """Ready only when Kafka and the database both answer."""
-        checks = await readiness()
-        if not all(checks.values()):
+        """Ready only when Kafka and the database answer and no consumer group is stalled."""
+        found = await readiness()
+        if not all(found.checks.values()):
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-            return Health(status="unavailable", checks=checks)
-        return Health(status="ok", checks=checks)
+            return Health(status="unavailable", checks=found.checks, reasons=found.reasons)
+        return Health(status="ok", checks=found.checks, reasons=found.reasons)
 
     return router
 

@@ -18,8 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
 from shared.events.envelope import CloudEvent, EventData
+from shared.http import Readiness
 from shared.kafka.broker import ensure_topics, make_broker
 from shared.kafka.consumer import RetryPolicy
+from shared.kafka.health import ConsumerWatch, subscribed_topics
 from shared.kafka.publisher import DurablePublisher
 from shared.settings import ServiceSettings
 from shared.topics import DOMAIN_TOPICS, TopicSpec, dead_letter_topic
@@ -37,6 +39,7 @@ class Runtime:
     client: AsyncMongoClient[mongo.Document]
     db: AsyncDatabase[mongo.Document]
     consumer_groups: list[str] = field(default_factory=list)
+    watch: ConsumerWatch | None = None
 
     @classmethod
     def build(cls, settings: ServiceSettings) -> Runtime:
@@ -51,13 +54,18 @@ class Runtime:
             publisher=DurablePublisher(broker=broker, deadline_s=settings.publish_deadline_s),
             client=client,
             db=client[settings.database_name],
+            watch=ConsumerWatch(
+                bootstrap=settings.kafka_bootstrap_servers, stall_s=settings.consumer_stall_s
+            ),
         )
 
     @property
     def retry(self) -> RetryPolicy:
         """The configured retry policy for this service's consumers."""
         return RetryPolicy(
-            attempts=self.settings.consumer_attempts, backoff_s=self.settings.consumer_backoff_s
+            backoff_s=self.settings.consumer_backoff_s,
+            max_backoff_s=self.settings.consumer_max_backoff_s,
+            hold_s=self.settings.consumer_hold_s,
         )
 
     def topics(self) -> list[TopicSpec]:
@@ -73,18 +81,31 @@ class Runtime:
             min_insync_replicas=self.settings.kafka_min_insync_replicas,
         )
         await self.broker.start()
+        if self.watch is not None and self.consumer_groups:
+            await self.watch.start()
 
     async def stop(self) -> None:
         """Stop consuming, flush the producer, close the database client."""
         await self.broker.stop()
+        if self.watch is not None:
+            await self.watch.stop()
         await self.client.close()
 
-    async def readiness(self) -> dict[str, bool]:
-        """Whether Kafka and the database answer right now."""
-        kafka, database = await asyncio.gather(
-            self.broker.ping(timeout=2.0), mongo.ping(self.client)
+    async def readiness(self) -> Readiness:
+        """Whether Kafka and the database answer right now and no consumer group is stalled."""
+        kafka, database, stalled = await asyncio.gather(
+            self.broker.ping(timeout=2.0), mongo.ping(self.client), self._stalled_consumers()
         )
-        return {"kafka": bool(kafka), "database": database}
+        checks = {"kafka": bool(kafka), "database": database}
+        reasons = [f"{name} does not answer" for name, ok in checks.items() if not ok]
+        if self.watch is not None and self.consumer_groups:
+            checks["consumers"] = not stalled
+        return Readiness(checks=checks, reasons=reasons + stalled)
+
+    async def _stalled_consumers(self) -> list[str]:
+        if self.watch is None or not self.consumer_groups:
+            return []
+        return await self.watch.reasons(subscribed_topics(self.broker, self.consumer_groups))
 
 
 def declare_publications(broker: KafkaBroker, types: Iterable[type[EventData]]) -> None:

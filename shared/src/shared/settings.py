@@ -30,8 +30,15 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1, le=16)
     kafka_min_insync_replicas: int = Field(default=1, ge=1, le=16)
     publish_deadline_s: float = Field(default=5.0, gt=0, le=120)
-    consumer_attempts: int = Field(default=3, ge=1, le=20)
+    # Failures that are not a record's own are retried for as long as they last: backoff from
+    # `consumer_backoff_s` doubling up to `consumer_max_backoff_s`; a record holds the poll loop
+    # at most `consumer_hold_s`, then is handed back and redelivered (the group is kept).
     consumer_backoff_s: float = Field(default=0.05, ge=0, le=30)
+    consumer_max_backoff_s: float = Field(default=5.0, ge=0, le=60)
+    consumer_hold_s: float = Field(default=30.0, gt=0, le=120)
+    # A consumer group with lag whose committed offset has not moved for this long fails
+    # readiness (a poison record or a stuck handler), so an orchestrator restarts or alerts.
+    consumer_stall_s: float = Field(default=60.0, gt=0, le=3600)
 
     mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
     mongodb_database: str = ""

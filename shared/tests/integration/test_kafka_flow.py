@@ -15,12 +15,12 @@ from cloudevents.core.formats.json import JSONFormat
 from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
-from kits_testing import Servers
+from kits_testing import Servers, StandaloneHost
 from shared.events import CONTENT_TYPE, make_event
 from shared.events.consent import ConsentGranted
 from shared.events.schemas import committed_schemas
 from shared.kafka.broker import ensure_topics, make_broker
-from shared.kafka.consumer import Delivery, RetryPolicy
+from shared.kafka.consumer import Delivery, PermanentError, RetryPolicy
 from shared.kafka.publisher import DurablePublisher
 from shared.kafka.subscribe import subscribe, subscribe_batch
 from shared.mongo import insert_many_once, insert_once
@@ -28,7 +28,7 @@ from shared.settings import ServiceSettings
 from shared.topics import CONSENT_EVENTS, DOMAIN_TOPICS, dead_letter_topic
 
 pytestmark = pytest.mark.integration
-RETRY = RetryPolicy(attempts=3, backoff_s=0.01)
+RETRY = RetryPolicy(backoff_s=0.01, max_backoff_s=0.05, hold_s=2.0)
 
 
 def granted(n: int, *, user: str = "uk_flow_user_1") -> ConsentGranted:
@@ -58,6 +58,10 @@ def broker(settings: ServiceSettings) -> KafkaBroker:
     return make_broker(settings)
 
 
+def host(broker: KafkaBroker, publisher: DurablePublisher) -> StandaloneHost:
+    return StandaloneHost(broker=broker, publisher=publisher, retry=RETRY)
+
+
 async def started(broker: KafkaBroker, settings: ServiceSettings, *groups: str) -> None:
     await ensure_topics(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -83,12 +87,10 @@ async def test_event_reaches_a_consumer_in_another_group_and_matches_its_contrac
         received.append(delivery)
 
     subscribe(
-        broker,
+        host(broker, DurablePublisher(broker=broker, deadline_s=10)),
         CONSENT_EVENTS,
         group_id=group,
         handler=on_granted,
-        publisher=DurablePublisher(broker=broker, deadline_s=10),
-        retry=RETRY,
     )
     await started(broker, settings, group)
     try:
@@ -134,9 +136,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
         )
 
     publisher = DurablePublisher(broker=broker, deadline_s=10)
-    subscribe(
-        broker, CONSENT_EVENTS, group_id=group, handler=project, publisher=publisher, retry=RETRY
-    )
+    subscribe(host(broker, publisher), CONSENT_EVENTS, group_id=group, handler=project)
     await started(broker, settings, group)
     try:
         event = make_event(granted(2), source="/consent")
@@ -148,13 +148,14 @@ async def test_the_same_event_delivered_twice_has_one_effect(
     assert await db.effects.count_documents({}) == 1
 
 
-async def test_a_message_that_always_fails_is_dead_lettered_and_the_partition_flows(
+async def test_a_rejected_message_is_dead_lettered_as_it_came_and_the_partition_flows(
     broker: KafkaBroker,
     settings: ServiceSettings,
     unique: Callable[[str], str],
     group_at_end: Callable[..., Awaitable[None]],
     wait_until: Callable[..., Awaitable[None]],
     topic_reader: Callable[..., Awaitable[list[Any]]],
+    record_at: Callable[..., Awaitable[Any]],
 ) -> None:
     group, done, attempts = unique("it-dlq"), [], []
     await ensure_topics(bootstrap_servers=settings.kafka_bootstrap_servers, topics=DOMAIN_TOPICS)
@@ -164,13 +165,11 @@ async def test_a_message_that_always_fails_is_dead_lettered_and_the_partition_fl
     async def handle(delivery: Delivery) -> None:
         if delivery.event.id == poison.id:
             attempts.append(1)
-            raise RuntimeError("this one always fails")
+            raise PermanentError("this one breaks a rule")
         done.append(delivery.event.id)
 
     publisher = DurablePublisher(broker=broker, deadline_s=10)
-    subscribe(
-        broker, CONSENT_EVENTS, group_id=group, handler=handle, publisher=publisher, retry=RETRY
-    )
+    subscribe(host(broker, publisher), CONSENT_EVENTS, group_id=group, handler=handle)
     await started(broker, settings, group)
     try:
         poison_meta = await publisher.publish(poison)
@@ -179,18 +178,24 @@ async def test_a_message_that_always_fails_is_dead_lettered_and_the_partition_fl
     finally:
         await broker.stop()
 
-    assert len(attempts) == RETRY.attempts
+    assert len(attempts) == 1  # the handler's own word: no retry
     [dead] = await topic_reader(dead_letter_topic(group).name, count=1)
+    original = await record_at(
+        CONSENT_EVENTS, partition=poison_meta.partition, offset=poison_meta.offset
+    )
     headers = {k: v.decode() for k, v in dead.headers}
     assert dead.value == poison.to_bytes()
     assert dead.key == poison.key()
+    assert dead.timestamp == original.timestamp
+    assert [h for h in dead.headers if not h[0].startswith("dlq-")] == list(original.headers)
+    assert headers["dlq-cause"] == "rejected"
+    assert headers["dlq-origin-timestamp"] == str(original.timestamp)
     assert headers["dlq-origin-topic"] == CONSENT_EVENTS
     assert int(headers["dlq-origin-partition"]) == poison_meta.partition
     assert int(headers["dlq-origin-offset"]) == poison_meta.offset
     assert base64.b64decode(headers["dlq-origin-key"]) == poison.key()
-    assert headers["dlq-error-type"] == "RuntimeError"
-    assert headers["dlq-error"] == "this one always fails"
-    assert headers["dlq-attempts"] == str(RETRY.attempts)
+    assert headers["dlq-error-type"] == "PermanentError"
+    assert headers["dlq-error"] == "this one breaks a rule"
     assert headers["dlq-group"] == group
 
 
@@ -210,9 +215,7 @@ async def test_bytes_that_are_not_json_or_not_a_known_type_are_dead_lettered(
         done.append(delivery.event.id)
 
     publisher = DurablePublisher(broker=broker, deadline_s=10)
-    subscribe(
-        broker, CONSENT_EVENTS, group_id=group, handler=handle, publisher=publisher, retry=RETRY
-    )
+    subscribe(host(broker, publisher), CONSENT_EVENTS, group_id=group, handler=handle)
     await started(broker, settings, group)
     unknown = json.loads(make_event(granted(3), source="/c").to_bytes())
     unknown["type"] = "consent.teleported.v1"
@@ -251,18 +254,12 @@ async def test_the_batch_path_stores_once_and_isolates_a_poison_event(
 
     async def store(batch: Sequence[Delivery]) -> None:
         if any(d.event.id == poison.id for d in batch):
-            raise ValueError("poison in batch")
+            raise PermanentError("poison in batch")
         await insert_many_once(db.batch, [{"_id": d.event.id} for d in batch])
 
     publisher = DurablePublisher(broker=broker, deadline_s=10)
     subscribe_batch(
-        broker,
-        CONSENT_EVENTS,
-        group_id=group,
-        handler=store,
-        publisher=publisher,
-        retry=RETRY,
-        max_records=50,
+        host(broker, publisher), CONSENT_EVENTS, group_id=group, handler=store, max_records=50
     )
     await started(broker, settings, group)
     try:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from shared.events import InvalidEvent, make_event, parse
 from shared.events.consent import ConsentGranted
+from shared.kafka.dead_letters import redact_error
 from shared.logging import JsonFormatter
 from shared.phone import REDACTED, looks_like_phone, redact_phones
 
@@ -181,3 +182,7 @@ def test_dead_letter_error_text_is_redacted(form: str) -> None:
         redacted = redact_phones(text)
         assert phone not in redacted
         assert REDACTED in redacted or phone not in text
+        assert phone not in redact_error(text)  # what the dead-letter writer keeps
+    assert redact_error(f"handler refused the record for {phone}") == (
+        f"handler refused the record for {REDACTED}"
+    )

@@ -6,6 +6,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import UserTokenSettings
+from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
+
+LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
+"""Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
 
 
 class AuditSettings(UserTokenSettings):
@@ -23,6 +27,11 @@ class AuditSettings(UserTokenSettings):
     checkpoint_interval_s: float = Field(default=5.0, gt=0)
     ingest_batch: int = Field(default=1000, ge=1, le=10000)
     ledger_group: str = Field(default="audit.ledger", min_length=1, max_length=200)
+    # The topics the ledger mirrors (comma separated): every domain topic. Another list is for
+    # a ledger of other topics (tests and drills run one over topics of their own).
+    ledger_topics: str = Field(
+        default=",".join(LEDGER_TOPICS), pattern=r"^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$"
+    )
 
     # A transfer is judged once this long has passed since its time, so consent events from
     # other partitions have arrived (the verdict itself uses event times only).
@@ -32,6 +41,11 @@ class AuditSettings(UserTokenSettings):
     # Auditors read every ledger entry: SHA-256 (hex) of each auditor's bearer token, comma
     # separated; the tokens themselves are never configured or stored. Empty: no auditors.
     auditor_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64}(,[0-9a-f]{64})*)?$")
+
+    @property
+    def ledger_topic_names(self) -> tuple[str, ...]:
+        """The topics the ledger mirrors."""
+        return tuple(t for t in self.ledger_topics.split(",") if t)
 
     @property
     def auditor_digests(self) -> frozenset[str]:

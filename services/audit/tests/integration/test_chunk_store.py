@@ -24,12 +24,12 @@ from audit.adapters.mongo_ledger import (
     create_ledger_indexes,
     shard_collection,
 )
-from audit.domain.integrity import audit_shard
 from audit.domain.ledger import Entry, Record, Run, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
+from audit_testing import audit_shard
 
 pytestmark = pytest.mark.integration
 SHARD = "chunks.test/0"

@@ -11,28 +11,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
-from audit.domain.integrity import audit_shard
 from audit.service.ingest import LedgerIngest
 from audit_events import logged_in
-from audit_testing import AuditHarness, new_user
+from audit_testing import AuditHarness, audit_shard, new_user
 from kits_testing import read_topic
 from shared.events import make_event
-from shared.kafka.consumer import Delivery, Origin
+from shared.kafka.consumer import Origin, Received
 from shared.topics import CONSENT_EVENTS, dead_letter_topic
 
 pytestmark = pytest.mark.integration
 SHARD = "auth.events/2"
 
 
-def deliveries(start: int, stop: int) -> list[Delivery]:
+def deliveries(start: int, stop: int) -> list[Received]:
     out = []
     for offset in range(start, stop):
         event = make_event(logged_in(f"uk_redeliver_{offset:04d}"), source="/auth")
         out.append(
-            Delivery(
-                event=event,
+            Received(
                 origin=Origin("auth.events", 2, offset, event.key(), 0),
                 raw=event.to_bytes(),
+                event=event,
+                fault=None,
             )
         )
     return out

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.service import trees
@@ -31,18 +32,25 @@ from audit.verify.checkpoint import ShardHead, sign_checkpoint
 from audit_events import granted, logged_in, transfer
 from audit_testing import AS_AUDITOR, AuditHarness, Publish, at, new_user
 from kits_testing import Servers
+from shared.kafka.publisher import DurablePublisher
+from shared.topics import AUTH_EVENTS
 
 pytestmark = pytest.mark.integration
 Wait = Callable[..., Awaitable[None]]
 
 
 async def live_ledger_with_checkpoint(
-    audit: AuditHarness, publish: Publish, wait_until: Wait
+    audit: AuditHarness, publish: Publish, wait_until: Wait, producer: DurablePublisher
 ) -> str:
     user, app = new_user(), f"app_{uuid.uuid4().hex[:8]}"
     await publish("consent", granted(user, app))
     for _ in range(5):
-        await publish("auth", logged_in(user))
+        again = await publish("auth", logged_in(user))
+    # whatever else is on the topics has its place too, and replay must reproduce it
+    newer = json.loads(again.to_bytes())
+    newer.update(id=str(uuid.uuid4()), type="auth.user_logged_in.v2")
+    for value in (b"[" * 400_000, json.dumps(newer).encode(), again.to_bytes(), b"\xff"):
+        await producer.publish_raw(topic=AUTH_EVENTS, value=value, key=user.encode(), headers={})
     last = await publish("auth", transfer(user, app, when=at()))
 
     async def covered() -> bool:
@@ -56,24 +64,29 @@ async def live_ledger_with_checkpoint(
 async def test_replay_into_a_fresh_database_reproduces_every_published_root(
     audit: AuditHarness,
     publish: Publish,
+    producers: dict[str, DurablePublisher],
     wait_until: Wait,
     servers: Servers,
     mongo_client: AsyncMongoClient[dict[str, Any]],
 ) -> None:
-    user = await live_ledger_with_checkpoint(audit, publish, wait_until)
+    user = await live_ledger_with_checkpoint(audit, publish, wait_until, producers["auth"])
     target = mongo_client[f"t_replay_{uuid.uuid4().hex[:8]}"]
     try:
         await create_ledger_indexes(target)
         await create_fact_indexes(target)
         ledger, facts = MongoLedgerStore(target), MongoFactStore(target, grace_s=0)
+        # every test instance (and earlier runs on this machine) signs with the development
+        # key: compare the checkpoints this instance signed before the replay read the topics
+        signed = {c.checkpoint_id for c in await audit.container.checkpoints.all()}
+        source = KafkaRecords(bootstrap=servers.kafka)
         report = await rebuild(
-            bootstrap=servers.kafka,
+            source=source,
             ingest=LedgerIngest(ledger=ledger, facts=facts),
             judge=Judge(facts=facts, publisher=DiscardingPublisher()),
         )
-        checkpoints = await published_checkpoints(servers.kafka)
+        checkpoints = await published_checkpoints(source)
         mine = audit.container.public_keys()
-        ours = [(cid, cp) for cid, cp in checkpoints if cp.key_id in mine]
+        ours = [(cid, cp) for cid, cp in checkpoints if cid in signed]
         await compare(
             ledger=ledger,
             checkpoints=ours,
@@ -132,11 +145,12 @@ async def audit_admin(env: dict[str, str], *args: str) -> subprocess.CompletedPr
 async def test_the_replay_command_says_the_roots_match(
     audit: AuditHarness,
     publish: Publish,
+    producers: dict[str, DurablePublisher],
     wait_until: Wait,
     servers: Servers,
     mongo_client: AsyncMongoClient[dict[str, Any]],
 ) -> None:
-    await live_ledger_with_checkpoint(audit, publish, wait_until)
+    await live_ledger_with_checkpoint(audit, publish, wait_until, producers["auth"])
     into = f"t_replay_cli_{uuid.uuid4().hex[:8]}"
     settings = audit.container.settings
     env = {
@@ -145,6 +159,7 @@ async def test_the_replay_command_says_the_roots_match(
         "AUDIT_KAFKA_BOOTSTRAP_SERVERS": servers.kafka,
         "AUDIT_MONGODB_URL": servers.mongodb_url,
         "AUDIT_MONGODB_DATABASE": settings.database_name,
+        "AUDIT_LOG_ORIGIN": settings.log_origin,
     }
     try:
         # The live service's key and database: the checkpoint covers what it stored.

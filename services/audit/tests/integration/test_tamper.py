@@ -27,7 +27,7 @@ from audit.service.integrity import AuditResult, full_audit
 from audit.verify.checkpoint import public_keys_by_id
 from audit_events import logged_in
 from shared.events import make_event
-from shared.kafka.consumer import Delivery, Origin
+from shared.kafka.consumer import Origin, Received
 
 pytestmark = pytest.mark.integration
 SHARD_TOPIC, KEY = "auth.events", Ed25519PrivateKey.generate()
@@ -45,10 +45,13 @@ class FakePublisher:
         self.events.append(event)
 
 
-def delivery(offset: int) -> Delivery:
+def delivery(offset: int) -> Received:
     event = make_event(logged_in(f"uk_tamper_{offset:04d}"), source="/auth")
-    return Delivery(
-        event=event, origin=Origin(SHARD_TOPIC, 0, offset, event.key(), 0), raw=event.to_bytes()
+    return Received(
+        origin=Origin(SHARD_TOPIC, 0, offset, event.key(), 0),
+        raw=event.to_bytes(),
+        event=event,
+        fault=None,
     )
 
 

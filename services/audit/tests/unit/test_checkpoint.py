@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.domain.merkle import (
-    CompactRange,
+from audit.domain.merkle import CompactRange
+from audit.domain.stored_tree import (
     consistency_proof_from_store,
     inclusion_proof_from_store,
     node_getter,

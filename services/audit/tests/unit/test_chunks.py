@@ -12,10 +12,11 @@ import pytest
 from audit.adapters import chunks as chunk_format
 from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
 from audit.adapters.mongo_ledger import _Shard
-from audit.domain.integrity import audit_shard, names_event
+from audit.domain.integrity import names_event
 from audit.domain.ledger import Entry, Record, Run, ShardLog, completed_nodes, holder_of
 from audit.domain.merkle import CompactRange
 from audit.service.ports import MalformedChunk
+from audit_testing import audit_shard
 from shared.events import make_event
 from shared.events.auth import UserLoggedIn
 

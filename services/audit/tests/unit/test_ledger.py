@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 
-from audit.domain.integrity import Anchor, audit_shard
+from audit.domain.integrity import Anchor
 from audit.domain.ledger import Record, ShardLog, holder_of
-from audit.domain.merkle import (
-    CompactRange,
-    inclusion_proof,
-    inclusion_proof_from_store,
-    node_getter,
-    nodes_for_inclusion,
-    root_from_leaf_hashes,
-)
+from audit.domain.merkle import CompactRange, inclusion_proof, root_from_leaf_hashes
+from audit.domain.stored_tree import inclusion_proof_from_store, node_getter, nodes_for_inclusion
+from audit_testing import audit_shard
 
 
 def record(i: int) -> Record:

@@ -11,17 +11,19 @@ from audit.domain.merkle import (
     Node,
     NodeId,
     consistency_proof,
-    consistency_proof_from_store,
     empty_root,
     inclusion_proof,
-    inclusion_proof_from_store,
     leaf_hash,
-    node_getter,
     node_hash,
-    nodes_for_consistency,
-    nodes_for_inclusion,
     nodes_for_root,
     root_from_leaf_hashes,
+)
+from audit.domain.stored_tree import (
+    consistency_proof_from_store,
+    inclusion_proof_from_store,
+    node_getter,
+    nodes_for_consistency,
+    nodes_for_inclusion,
     root_from_store,
 )
 from audit.verify.proofs import verify_consistency, verify_inclusion
@@ -240,7 +242,9 @@ def test_compact_range_reports_every_perfect_node_once() -> None:
 def test_compact_range_resumes_from_store() -> None:
     hashes = _hashes(45)
     store = _store(hashes[:29])
-    resumed = CompactRange.from_store(size=29, get_node=node_getter(store))
+    resumed = CompactRange.from_hashes(
+        size=29, hashes=[store[node] for node in nodes_for_root(tree_size=29)]
+    )
     assert resumed.root() == root_from_leaf_hashes(hashes[:29])
     for node in resumed.extend(hashes[29:]):
         store[(node.level, node.index)] = node.hash

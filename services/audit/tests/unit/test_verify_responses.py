@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.domain.merkle import CompactRange, inclusion_proof_from_store, node_getter
+from audit.domain.merkle import CompactRange
+from audit.domain.stored_tree import inclusion_proof_from_store, node_getter
 from audit.verify import (
     CheckpointError,
     CheckpointFormatError,

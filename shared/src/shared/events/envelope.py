@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -74,8 +75,35 @@ class CloudEvent(BaseModel, Generic[D]):
         return self.subject.encode()
 
 
+Cause = Literal["undecodable", "invalid", "unknown-type"]
+"""Why bytes are not an event: not JSON within the limits, not a valid envelope or payload, or
+a well-formed envelope of a type (or version) this code does not know."""
+
+MAX_EVENT_BYTES = 1024 * 1024
+"""Largest event accepted (Kafka's default `max.message.bytes`)."""
+MAX_DEPTH = 32
+"""Deepest nesting of JSON arrays and objects accepted (our contracts use fewer than 6 levels)."""
+
+
 class InvalidEvent(ValueError):
-    """The bytes are not a CloudEvent of a known, valid type; the cause says why."""
+    """The bytes are not a CloudEvent of a known, valid type; the cause says why.
+
+    The message names the rule broken, never the input's values (it is kept in dead-letter
+    headers for good). `event_id` and `event_type` are the envelope's own when it had them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: Cause = "invalid",
+        event_id: str | None = None,
+        event_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.cause: Cause = cause
+        self.event_id = event_id
+        self.event_type = event_type
 
 
 def new_event_id() -> str:
@@ -104,24 +132,93 @@ def _envelope(model: type[EventData]) -> type[CloudEvent[Any]]:
 
 
 def parse_event(raw: bytes, *, registry: dict[str, type[EventData]]) -> CloudEvent[Any]:
-    """Parse wire bytes into a typed CloudEvent, or raise InvalidEvent naming the cause."""
-    try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(f"not valid JSON: {exc}") from exc
-    if not isinstance(obj, dict):
-        raise InvalidEvent("not a JSON object")
-    event_type = obj.get("type")
-    model = registry.get(event_type) if isinstance(event_type, str) else None
+    """Parse wire bytes into a typed CloudEvent, or raise InvalidEvent naming the cause.
+
+    Whatever the bytes, the only exception is InvalidEvent: a record's own fault must reach the
+    dead-letter path, never escape it (a deep `[[[...` made `json.loads` raise RecursionError).
+    """
+    obj = _decode(raw)
+    event_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    event_type = obj.get("type") if isinstance(obj.get("type"), str) else None
+    model = registry.get(event_type) if event_type is not None else None
     if model is None:
-        raise InvalidEvent(f"unknown event type: {event_type!r}")
+        cause: Cause = "unknown-type" if _TYPE.match(event_type or "") and event_id else "invalid"
+        raise InvalidEvent(
+            f"unknown event type: {_clip(event_type)}",
+            cause=cause,
+            event_id=event_id,
+            event_type=event_type,
+        )
     try:
         event: CloudEvent[Any] = _envelope(model).model_validate(obj)
     except ValidationError as exc:
-        raise InvalidEvent(f"invalid {event_type}: {_short(exc)}") from exc
+        raise InvalidEvent(
+            f"invalid {event_type}: {_short(exc)}", event_id=event_id, event_type=event_type
+        ) from exc
+    except Exception as exc:  # any failure to validate is the record's fault
+        raise InvalidEvent(
+            f"invalid {event_type}: {type(exc).__name__}", event_id=event_id, event_type=event_type
+        ) from exc
     if event.subject != event.data.subject():
-        raise InvalidEvent(f"subject does not match the payload of {event_type}")
+        raise InvalidEvent(
+            f"subject does not match the payload of {event_type}",
+            event_id=event_id,
+            event_type=event_type,
+        )
     return event
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+\.v[0-9]+$")
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    """The JSON object in `raw`, within MAX_EVENT_BYTES and MAX_DEPTH, or InvalidEvent."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"larger than {MAX_EVENT_BYTES} bytes", cause="undecodable")
+    if _depth(raw) > MAX_DEPTH:
+        raise InvalidEvent(f"nested deeper than {MAX_DEPTH} levels", cause="undecodable")
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"not valid JSON: {_position(exc)}", cause="undecodable") from exc
+    except Exception as exc:  # RecursionError, MemoryError...: the record's fault
+        raise InvalidEvent(f"not decodable: {type(exc).__name__}", cause="undecodable") from exc
+    if not isinstance(obj, dict):
+        raise InvalidEvent("not a JSON object", cause="undecodable")
+    return obj
+
+
+def _depth(raw: bytes) -> int:
+    """How deep arrays and objects nest, ignoring brackets inside strings (cheap for events:
+    the scan runs only when there are more brackets than the limit)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for char in _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if char in _OPENING else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+    return deepest
+
+
+_OPENING = frozenset(b"[{")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _position(exc: ValueError) -> str:
+    """Where decoding failed, without the input (a UnicodeDecodeError's text quotes bytes)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at character {exc.pos}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 at byte {exc.start}"
+    return type(exc).__name__
+
+
+def _clip(value: str | None) -> str:
+    return "none" if value is None else repr(value[:80])
 
 
 def _short(exc: ValidationError) -> str:

@@ -1,34 +1,48 @@
-"""Consumer path: parse, bounded retries with backoff, then a dead-letter record; never skip.
+"""Consumer path: a record's own faults go to the dead-letter topic; anything else blocks.
 
-The offset moves only after the effect or the dead-letter record is durable: every subscriber
-uses NACK_ON_ERROR, the one FastStream ack policy that redelivers a failed message (SERVERS.md),
-and the pipeline only lets an exception escape when even the dead-letter publish failed.
-Handlers must be idempotent by event id: their effect is one insert or upsert keyed by it.
+Two kinds of failure, never mixed up:
+- **The record is at fault**: its bytes do not decode or validate (whatever the exception:
+  `parse_event` turns every one into `InvalidEvent`), or the handler raised `PermanentError`
+  (it breaks a rule). It goes to `<group>.dlq` with the cause, and the partition flows on.
+- **Anything else** (the database away, a timeout, the broker, a bug): the record is not at
+  fault, so it must not be parked, which for the ledger would be a hole for good. It is retried
+  with capped exponential backoff for as long as the failure lasts. A record never holds the
+  poll loop longer than `RetryPolicy.hold_s` (well under `max.poll.interval.ms`): then it is
+  handed back (NACK: FastStream seeks the partition back to it), the consumer polls, stays in
+  its group and gets the same record again, and the backoff goes on where it was.
+
+The offset moves only after the effect or the dead letter is durable: every subscriber uses
+NACK_ON_ERROR, the one FastStream ack policy that redelivers (SERVERS.md). Handlers must be
+idempotent by event id: their effect is one insert or upsert keyed by it. A failing batch is
+retried whole; it is split (bisected) only to isolate the records a handler rejects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 
 from shared.events.envelope import CloudEvent, EventData, InvalidEvent, parse_event
 from shared.events.registry import REGISTRY
-from shared.kafka.publisher import DurablePublisher
-from shared.topics import dead_letter_topic
+from shared.kafka.dead_letters import DeadLetterSink
 
 log = logging.getLogger(__name__)
-MAX_ERROR_CHARS = 1000
+PARKED_MEMORY = 10_000
 
 
 class PermanentError(Exception):
-    """Retrying cannot help (the event breaks a rule): dead-letter it at once."""
+    """The handler's word that the record breaks a rule: retrying cannot help, dead-letter it."""
+
+
+class Blocked(RuntimeError):
+    """A failure that is not the record's own outlasted `hold_s`: hand the record back to Kafka
+    (it is redelivered after the next poll) and go on retrying."""
 
 
 @dataclass(frozen=True)
@@ -51,73 +65,69 @@ class Delivery:
     raw: bytes
 
 
+@dataclass(frozen=True)
+class Received:
+    """Any record, parsed or not: for consumers that account for every record (the ledger)."""
+
+    origin: Origin
+    raw: bytes
+    event: CloudEvent[Any] | None
+    """The event, when the bytes are one of a known type."""
+    fault: InvalidEvent | None
+    """Why they are not (`fault.cause`), when `event` is None."""
+
+
 Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+MirrorHandler = Callable[[Sequence[Received]], Awaitable[None]]
+T = TypeVar("T", Delivery, Received)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts with exponential backoff."""
+    """Capped exponential backoff for failures that are not the record's, and how long one
+    record may hold the poll loop before it is handed back."""
 
-    attempts: int = 3
     backoff_s: float = 0.05
-    max_backoff_s: float = 2.0
+    max_backoff_s: float = 5.0
+    hold_s: float = 30.0
 
     def delay(self, attempt: int) -> float:
         """Pause after the given failed attempt (1-based)."""
-        return float(min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)))
+        return float(min(self.max_backoff_s, self.backoff_s * 2 ** min(attempt - 1, 60)))
 
 
-class DeadLetterSink(Protocol):
-    """Where records go that cannot be handled: the pipeline's one outgoing port."""
-
-    async def send(
-        self, *, record: ConsumerRecord[Any, Any], error: BaseException, attempts: int
-    ) -> None:
-        """Park the record durably with the cause, or raise."""
+def origin_of(record: ConsumerRecord[Any, Any]) -> Origin:
+    """The origin of an aiokafka record."""
+    key = record.key if isinstance(record.key, bytes) else None
+    return Origin(record.topic, record.partition, record.offset, key, int(record.timestamp))
 
 
-class DeadLetters:
-    """Writes a failed record, unchanged, to its group's dead-letter topic with the cause."""
+def value_of(record: ConsumerRecord[Any, Any]) -> bytes:
+    """The record's bytes (a tombstone's are empty)."""
+    return record.value if isinstance(record.value, bytes) else b""
 
-    def __init__(self, *, publisher: DurablePublisher, group_id: str) -> None:
-        self._publisher = publisher
-        self.group_id = group_id
-        self.topic = dead_letter_topic(group_id).name
 
-    async def send(
-        self, *, record: ConsumerRecord[Any, Any], error: BaseException, attempts: int
-    ) -> None:
-        """Publish durably; raises PublishFailed if even that is impossible."""
-        key = record.key if isinstance(record.key, bytes) else None
-        headers = {
-            "dlq-origin-topic": record.topic,
-            "dlq-origin-partition": str(record.partition),
-            "dlq-origin-offset": str(record.offset),
-            "dlq-origin-key": base64.b64encode(key).decode() if key is not None else "",
-            "dlq-group": self.group_id,
-            "dlq-error-type": type(error).__name__,
-            "dlq-error": str(error)[:MAX_ERROR_CHARS],
-            "dlq-attempts": str(attempts),
-            "dlq-failed-at": datetime.now(UTC).isoformat(),
-        }
-        await self._publisher.publish_raw(
-            topic=self.topic, value=_value(record), key=key, headers=headers
-        )
-        log.warning(
-            "dead-lettered",
-            extra={
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-                "error_type": type(error).__name__,
-                "attempts": attempts,
-            },
-        )
+def receive(
+    record: ConsumerRecord[Any, Any], *, registry: dict[str, type[EventData]] = REGISTRY
+) -> Received:
+    """Any record as a mirror consumer sees it: the event, or why the bytes are not one."""
+    raw = value_of(record)
+    try:
+        event = parse_event(raw, registry=registry)
+    except InvalidEvent as fault:
+        return Received(origin=origin_of(record), raw=raw, event=None, fault=fault)
+    return Received(origin=origin_of(record), raw=raw, event=event, fault=None)
+
+
+@dataclass(frozen=True)
+class _Item(Generic[T]):
+    record: ConsumerRecord[Any, Any]
+    delivery: T
 
 
 class EventPipeline:
-    """Turns Kafka records into handler calls with retries and dead letters."""
+    """Turns Kafka records into handler calls: dead letters for faulty records, retries else."""
 
     def __init__(
         self,
@@ -131,71 +141,126 @@ class EventPipeline:
         self._retry = retry
         self._accepts = accepts
         self._registry = registry if registry is not None else REGISTRY
+        self._parked: dict[tuple[str, int, int], None] = {}
+        """Records this instance dead-lettered lately (a redelivered batch parks them once)."""
+        self._failures: dict[tuple[str, int, int], int] = {}
+        """Failed attempts so far, by the first record of what failed (kept across a hand-back,
+        so the backoff goes on growing); dropped on success."""
 
     async def process_one(self, record: ConsumerRecord[Any, Any], handler: Handler) -> None:
-        """Handle one record; dead-letter it if it is malformed or keeps failing."""
-        delivery = await self._parse(record)
-        if delivery is not None:
-            await self._with_retries(delivery, lambda d: handler(d), record)
+        """Handle one record: dead-letter it if it is at fault, retry while anything else fails."""
+        items = [_Item(record, d) for d in [await self._parse(record)] if d is not None]
+        await self._handle(items, lambda ds: handler(ds[0]))
 
     async def process_batch(
         self, records: Sequence[ConsumerRecord[Any, Any]], handler: BatchHandler
     ) -> None:
-        """Handle a batch in one call; on failure fall back to one-by-one with retries."""
-        parsed = [await self._parse(record) for record in records]
-        pairs = [(d, r) for d, r in zip(parsed, records, strict=True) if d is not None]
-        if not pairs:
-            return
-        try:
-            await handler([d for d, _ in pairs])
-            return
-        except Exception:
-            log.warning("batch failed; retrying its events one by one", exc_info=True)
-        for delivery, record in pairs:
-            await self._with_retries(delivery, lambda d: handler([d]), record)
+        """Handle a batch in one call; retried whole, bisected only around rejected records."""
+        parsed = [(r, await self._parse(r)) for r in records]
+        await self._handle([_Item(r, d) for r, d in parsed if d is not None], handler)
+
+    async def process_mirror(
+        self, records: Sequence[ConsumerRecord[Any, Any]], handler: MirrorHandler
+    ) -> None:
+        """Hand every record to the handler, parsed or not; those that do not decode or validate
+        are also dead-lettered (their bytes, for the operator), unknown types are not."""
+        items = [_Item(r, await self._receive(r)) for r in records]
+        await self._handle(items, handler)
 
     async def _parse(self, record: ConsumerRecord[Any, Any]) -> Delivery | None:
-        raw = _value(record)
+        raw = value_of(record)
         try:
             event = parse_event(raw, registry=self._registry)
-        except InvalidEvent as exc:
-            await self._dead_letters.send(record=record, error=exc, attempts=1)
+        except InvalidEvent as fault:
+            if fault.cause == "unknown-type" and not self._wants(fault.event_type):
+                return None
+            await self._park(record, fault, fault.cause)
             return None
         if self._accepts is not None and event.type not in self._accepts:
             return None
-        origin = Origin(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key if isinstance(record.key, bytes) else None,
-            int(record.timestamp),
-        )
-        return Delivery(event=event, origin=origin, raw=raw)
+        return Delivery(event=event, origin=origin_of(record), raw=raw)
 
-    async def _with_retries(
-        self,
-        delivery: Delivery,
-        call: Callable[[Delivery], Awaitable[None]],
-        record: ConsumerRecord[Any, Any],
+    def _wants(self, event_type: str | None) -> bool:
+        """Would this consumer want an unknown type? Yes for every-type consumers, and for a
+        version of a type it accepts (`consent.revoked.v2` when it takes `.v1`)."""
+        if self._accepts is None:
+            return True
+        family = (event_type or "").rpartition(".")[0]
+        return any(t.rpartition(".")[0] == family for t in self._accepts)
+
+    async def _receive(self, record: ConsumerRecord[Any, Any]) -> Received:
+        received = receive(record, registry=self._registry)
+        if received.fault is not None and received.fault.cause != "unknown-type":
+            await self._park(record, received.fault, received.fault.cause)
+        return received
+
+    async def _park(
+        self, record: ConsumerRecord[Any, Any], error: BaseException, cause: Any
     ) -> None:
-        for attempt in range(1, self._retry.attempts + 1):
+        """Dead-letter the record; a failure to do so is not its fault: retry, then block."""
+        where = (record.topic, record.partition, record.offset)
+        if where in self._parked:
+            return
+
+        async def send(_: Sequence[Any]) -> None:
+            await self._dead_letters.send(record=record, error=error, cause=cause, attempts=1)
+
+        await self._until_done([_Item(record, None)], send)
+        self._parked[where] = None
+        if len(self._parked) > PARKED_MEMORY:
+            del self._parked[next(iter(self._parked))]
+
+    async def _handle(self, items: Sequence[_Item[Any]], call: Callable[..., Any]) -> None:
+        """Call with every delivery; on PermanentError split in halves until the rejected
+        records are alone, and dead-letter those."""
+        if not items:
+            return
+        try:
+            await self._until_done(items, call)
+        except PermanentError as exc:
+            if len(items) == 1:
+                await self._park(items[0].record, exc, "rejected")
+                return
+            middle = len(items) // 2
+            await self._handle(items[:middle], call)
+            await self._handle(items[middle:], call)
+
+    async def _until_done(self, items: Sequence[_Item[Any]], call: Callable[..., Any]) -> None:
+        """Retry while the failure is not the records' own; hand back after `hold_s`."""
+        first = items[0].record
+        key = (first.topic, first.partition, first.offset)
+        held_since = time.monotonic()
+        while True:
             try:
-                await call(delivery)
-                return
-            except PermanentError as exc:
-                await self._dead_letters.send(record=record, error=exc, attempts=attempt)
-                return
-            except Exception as exc:  # noqa: BLE001 - bounded retries, then dead letter
-                if attempt == self._retry.attempts:
-                    await self._dead_letters.send(record=record, error=exc, attempts=attempt)
-                    return
-                log.info(
-                    "handler failed; retrying",
-                    extra={"attempt": attempt, "event_id": delivery.event.id},
-                )
+                await call([i.delivery for i in items])
+            except PermanentError:
+                self._failures.pop(key, None)
+                raise
+            except Exception as exc:  # not the record's fault: never dead-letter it
+                attempt = self._failures.get(key, 0) + 1
+                self._failures[key] = attempt
+                _log_failure(exc, key=key, attempt=attempt, records=len(items))
+                if time.monotonic() - held_since >= self._retry.hold_s:
+                    raise Blocked(f"{key[0]}/{key[1]} at offset {key[2]}: {exc!r}") from exc
                 await asyncio.sleep(self._retry.delay(attempt))
+                continue
+            self._failures.pop(key, None)
+            return
 
 
-def _value(record: ConsumerRecord[Any, Any]) -> bytes:
-    value = record.value
-    return value if isinstance(value, bytes) else b""
+def _log_failure(
+    exc: BaseException, *, key: tuple[str, int, int], attempt: int, records: int
+) -> None:
+    """One line a failure, a traceback on the first and then every 10th (not 50 a second)."""
+    log.warning(
+        "consumer blocked: retrying",
+        exc_info=exc if attempt % 10 == 1 else None,
+        extra={
+            "topic": key[0],
+            "partition": key[1],
+            "offset": key[2],
+            "attempt": attempt,
+            "records": records,
+            "error_type": type(exc).__name__,
+        },
+    )

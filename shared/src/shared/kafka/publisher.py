@@ -56,6 +56,23 @@ class DurablePublisher:
             )
         )[0]
 
+    async def publish_record(
+        self,
+        *,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        timestamp_ms: int | None = None,
+    ) -> RecordMetadata:
+        """Publish a record exactly as given, headers and timestamp included (a dead letter, or
+        one re-driven from the dead-letter topic); FastStream's publish would add headers."""
+        producer = _aiokafka_producer(self._broker)
+        send = producer.send_and_wait(
+            topic, value=value, key=key, headers=list(headers), timestamp_ms=timestamp_ms
+        )
+        return (await self._within_deadline([send]))[0]
+
     async def _send(
         self, *, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
     ) -> RecordMetadata:
@@ -76,6 +93,17 @@ class DurablePublisher:
             for task in tasks:
                 if not task.done():
                     task.cancel()
+
+
+def _aiokafka_producer(broker: KafkaBroker) -> Any:
+    """The broker's own aiokafka producer (acks=all, idempotent): FastStream 0.7 keeps it at
+    `config.producer._producer.producer` and has no public way to send bytes headers."""
+    try:
+        return broker.config.producer._producer.producer  # type: ignore[attr-defined]
+    except AttributeError as exc:
+        raise PublishFailed(
+            "the broker is not connected (or FastStream moved its producer)"
+        ) from exc
 
 
 def _headers(traceparent: str | None) -> dict[str, str]:

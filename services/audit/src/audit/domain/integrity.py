@@ -9,7 +9,7 @@ located to the interval between two checkpoints.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256 as _sha256
 
@@ -202,11 +202,3 @@ class ShardAudit:
                 f"{anchor.checkpoint_id} covers {anchor.size} (tail cut off)",
             )
         return [] if self.finding is None else [self.finding]
-
-
-def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
-    """Findings for one shard, in order; stops at the first, since the rest follow from it."""
-    audit, stored = ShardAudit(shard, anchors), list(entries)
-    if stored:
-        audit.feed(Run.of(stored))
-    return audit.finish()

@@ -1,18 +1,16 @@
-"""RFC 6962 / RFC 9162 Merkle log core: reference proofs, compact range, store-backed proofs.
+"""RFC 6962 / RFC 9162 Merkle log core: reference proofs and the compact range.
 
 Node addressing: a *perfect* subtree node ``(level, index)`` covers the leaves
 ``[index * 2**level, (index + 1) * 2**level)``; level 0 nodes are the leaf hashes.  A node is
 complete (and immutable) once the tree has ``(index + 1) * 2**level`` leaves, so a store keeps
 every completed node keyed by ``(level, index)`` (`CompactRange.append` reports them).  Hashes of
 the non-perfect right edge of a tree of size n are recomputed from perfect nodes, as in
-tile-based transparency logs.  Store-backed functions are pure and synchronous: list the needed
-nodes with ``nodes_for_*``, fetch them (e.g. in one async query), then call ``*_from_store``
-with ``get_node=node_getter(fetched)``.
+tile-based transparency logs (`audit.domain.stored_tree` builds proofs from stored nodes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256 as _sha256
 
@@ -25,18 +23,12 @@ __all__ = [
     "Node",
     "NodeId",
     "consistency_proof",
-    "consistency_proof_from_store",
     "empty_root",
     "inclusion_proof",
-    "inclusion_proof_from_store",
     "leaf_hash",
-    "node_getter",
-    "node_hash",
-    "nodes_for_consistency",
-    "nodes_for_inclusion",
     "nodes_for_root",
+    "node_hash",
     "root_from_leaf_hashes",
-    "root_from_store",
 ]
 
 _NODE = b"\x01"  # RFC 6962 interior node prefix (node_hash inlined where it runs per entry)
@@ -57,12 +49,12 @@ class Node:
     hash: bytes
 
 
-def _split(n: int) -> int:
+def split_point(n: int) -> int:
     """Return the largest power of two strictly smaller than n (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def _check_range(value: int, *, name: str, low: int, high: int) -> None:
+def check_range(value: int, *, name: str, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
@@ -77,7 +69,7 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
         return empty_root()
     if n == 1:
         return hashes[0]
-    k = _split(n)
+    k = split_point(n)
     return node_hash(
         left=root_from_leaf_hashes(hashes[:k]), right=root_from_leaf_hashes(hashes[k:])
     )
@@ -86,7 +78,7 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
 def _path(hashes: Sequence[bytes], *, index: int) -> list[bytes]:
     if len(hashes) <= 1:
         return []
-    k = _split(len(hashes))
+    k = split_point(len(hashes))
     if index < k:
         return [*_path(hashes[:k], index=index), root_from_leaf_hashes(hashes[k:])]
     return [*_path(hashes[k:], index=index - k), root_from_leaf_hashes(hashes[:k])]
@@ -94,7 +86,7 @@ def _path(hashes: Sequence[bytes], *, index: int) -> list[bytes]:
 
 def inclusion_proof(*, index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
     """Return PATH(index, D[n]) for the tree of all given leaf hashes (reference version)."""
-    _check_range(index, name="index", low=0, high=len(leaf_hashes) - 1)
+    check_range(index, name="index", low=0, high=len(leaf_hashes) - 1)
     return _path(leaf_hashes, index=index)
 
 
@@ -102,7 +94,7 @@ def _subproof(hashes: Sequence[bytes], *, m: int, complete: bool) -> list[bytes]
     n = len(hashes)
     if m == n:
         return [] if complete else [root_from_leaf_hashes(hashes)]
-    k = _split(n)
+    k = split_point(n)
     if m <= k:
         return [*_subproof(hashes[:k], m=m, complete=complete), root_from_leaf_hashes(hashes[k:])]
     return [*_subproof(hashes[k:], m=m - k, complete=False), root_from_leaf_hashes(hashes[:k])]
@@ -110,7 +102,7 @@ def _subproof(hashes: Sequence[bytes], *, m: int, complete: bool) -> list[bytes]
 
 def consistency_proof(*, old_size: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
     """Return PROOF(old_size, D[n]) for the tree of all given leaf hashes (reference version)."""
-    _check_range(old_size, name="old size", low=0, high=len(leaf_hashes))
+    check_range(old_size, name="old size", low=0, high=len(leaf_hashes))
     if old_size in (0, len(leaf_hashes)):
         return []
     return _subproof(leaf_hashes, m=old_size, complete=True)
@@ -140,12 +132,6 @@ class CompactRange:
         result._size = size
         result._hashes = list(hashes)
         return result
-
-    @classmethod
-    def from_store(cls, *, size: int, get_node: GetNode) -> CompactRange:
-        """Rebuild the range of a tree of `size` leaves from stored perfect nodes."""
-        ids = nodes_for_root(tree_size=size)
-        return cls.from_hashes(size=size, hashes=[get_node(level, index) for level, index in ids])
 
     @property
     def size(self) -> int:
@@ -189,13 +175,13 @@ class CompactRange:
 
     def root(self) -> bytes:
         """Return the Merkle tree hash of the current tree."""
-        return _fold(self._hashes)
+        return fold(self._hashes)
 
 
 # --- proofs from stored perfect nodes ---
 
 
-def _fold(hashes: Sequence[bytes]) -> bytes:
+def fold(hashes: Sequence[bytes]) -> bytes:
     """Hash perfect subtree roots (left to right, decreasing size) into one subtree hash."""
     if not hashes:
         return empty_root()
@@ -205,7 +191,7 @@ def _fold(hashes: Sequence[bytes]) -> bytes:
     return result
 
 
-def _perfect_nodes(*, start: int, end: int) -> list[NodeId]:
+def perfect_nodes(*, start: int, end: int) -> list[NodeId]:
     """Split the subtree [start, end) into perfect nodes, largest first.
 
     `start` must be a multiple of the smallest power of two >= end - start, which holds for
@@ -220,97 +206,11 @@ def _perfect_nodes(*, start: int, end: int) -> list[NodeId]:
     return ids
 
 
-def _inclusion_ranges(*, index: int, tree_size: int) -> list[tuple[int, int]]:
-    """Return the leaf ranges whose subtree hashes form PATH(index, D[tree_size])."""
-    ranges: list[tuple[int, int]] = []
-    lo, hi = 0, tree_size
-    while hi - lo > 1:
-        mid = lo + _split(hi - lo)
-        if index < mid:
-            ranges.append((mid, hi))
-            hi = mid
-        else:
-            ranges.append((lo, mid))
-            lo = mid
-    ranges.reverse()
-    return ranges
-
-
-def _consistency_ranges(*, old_size: int, new_size: int) -> list[tuple[int, int]]:
-    """Return the leaf ranges whose subtree hashes form PROOF(old_size, D[new_size])."""
-    if old_size in (0, new_size):
-        return []
-    ranges: list[tuple[int, int]] = []
-    lo, hi, complete = 0, new_size, True
-    while old_size != hi:
-        mid = lo + _split(hi - lo)
-        if old_size <= mid:
-            ranges.append((mid, hi))
-            hi = mid
-        else:
-            ranges.append((lo, mid))
-            lo, complete = mid, False
-    if not complete:
-        ranges.append((lo, hi))
-    ranges.reverse()
-    return ranges
-
-
-def _ids(ranges: Iterable[tuple[int, int]]) -> list[NodeId]:
-    return [node for start, end in ranges for node in _perfect_nodes(start=start, end=end)]
-
-
 def nodes_for_root(*, tree_size: int) -> list[NodeId]:
     """List the perfect nodes needed by root_from_store (the compact range of the tree)."""
-    _check_range(tree_size, name="tree size", low=0, high=(1 << 63) - 1)
-    return _perfect_nodes(start=0, end=tree_size)
+    check_range(tree_size, name="tree size", low=0, high=(1 << 63) - 1)
+    return perfect_nodes(start=0, end=tree_size)
 
 
-def nodes_for_inclusion(*, index: int, tree_size: int) -> list[NodeId]:
-    """List the perfect nodes needed by inclusion_proof_from_store."""
-    _check_range(index, name="index", low=0, high=tree_size - 1)
-    return _ids(_inclusion_ranges(index=index, tree_size=tree_size))
-
-
-def nodes_for_consistency(*, old_size: int, new_size: int) -> list[NodeId]:
-    """List the perfect nodes needed by consistency_proof_from_store."""
-    _check_range(old_size, name="old size", low=0, high=new_size)
-    return _ids(_consistency_ranges(old_size=old_size, new_size=new_size))
-
-
-def _hash_ranges(ranges: Iterable[tuple[int, int]], *, get_node: GetNode) -> list[bytes]:
-    return [
-        _fold([get_node(level, index) for level, index in _perfect_nodes(start=start, end=end)])
-        for start, end in ranges
-    ]
-
-
-def root_from_store(*, tree_size: int, get_node: GetNode) -> bytes:
-    """Return the root of the tree of tree_size leaves from stored perfect nodes."""
-    return _fold([get_node(level, index) for level, index in nodes_for_root(tree_size=tree_size)])
-
-
-def inclusion_proof_from_store(*, index: int, tree_size: int, get_node: GetNode) -> list[bytes]:
-    """Return the RFC 6962 inclusion proof of leaf `index` in the tree of tree_size leaves."""
-    _check_range(index, name="index", low=0, high=tree_size - 1)
-    return _hash_ranges(_inclusion_ranges(index=index, tree_size=tree_size), get_node=get_node)
-
-
-def consistency_proof_from_store(*, old_size: int, new_size: int, get_node: GetNode) -> list[bytes]:
-    """Return the RFC 6962 consistency proof from old_size to new_size leaves."""
-    _check_range(old_size, name="old size", low=0, high=new_size)
-    return _hash_ranges(
-        _consistency_ranges(old_size=old_size, new_size=new_size), get_node=get_node
-    )
-
-
-def node_getter(nodes: Mapping[NodeId, bytes]) -> GetNode:
-    """Return a get_node callable reading from a dict keyed by (level, index)."""
-
-    def get_node(level: int, index: int) -> bytes:
-        try:
-            return nodes[(level, index)]
-        except KeyError:
-            raise KeyError(f"Merkle node (level={level}, index={index}) is not available") from None
-
-    return get_node
+def node_ids(ranges: Iterable[tuple[int, int]]) -> list[NodeId]:
+    return [node for start, end in ranges for node in perfect_nodes(start=start, end=end)]

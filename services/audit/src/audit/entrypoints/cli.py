@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.bootstrap import Container, bootstrap
@@ -17,6 +18,7 @@ from audit.config import AuditSettings
 from audit.service.ingest import LedgerIngest
 from audit.service.integrity import full_audit
 from audit.service.judge import Judge
+from audit.service.mirror import compare_with_topics
 from audit.service.replay import DiscardingPublisher, compare, published_checkpoints, rebuild
 
 
@@ -63,12 +65,18 @@ async def replay(container: Container, *, into: str) -> int:
     facts = MongoFactStore(target, grace_s=0.0)
     await create_ledger_indexes(target)
     await create_fact_indexes(target)
+    source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
     report = await rebuild(
-        bootstrap=settings.kafka_bootstrap_servers,
+        source=source,
         ingest=LedgerIngest(ledger=ledger, facts=facts),
         judge=Judge(facts=facts, publisher=DiscardingPublisher()),
+        topics=settings.ledger_topic_names,
     )
-    checkpoints = await published_checkpoints(settings.kafka_bootstrap_servers)
+    checkpoints = [  # this ledger's own: another log origin is another ledger
+        (checkpoint_id, checkpoint)
+        for checkpoint_id, checkpoint in await published_checkpoints(source)
+        if checkpoint.origin == settings.log_origin
+    ]
     await compare(
         ledger=ledger,
         checkpoints=checkpoints,
@@ -90,11 +98,39 @@ async def replay(container: Container, *, into: str) -> int:
     return 0 if report.ok else 1
 
 
+async def verify_kafka(container: Container) -> int:
+    """Compare each shard with its partition's records; exit 1 naming every record without its
+    entry (or entry without its record)."""
+    settings = container.settings
+    source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
+    topics = settings.ledger_topic_names
+    committed = await source.committed(settings.ledger_group, topics)
+    report = await compare_with_topics(
+        ledger=container.ledger, source=source, topics=topics, committed=committed
+    )
+    _out(
+        {
+            "ok": report.ok,
+            "partitions": report.partitions,
+            "records": report.records,
+            "entries": report.entries,
+            "pending": report.pending,
+            "findings": report.findings,
+        }
+    )
+    return 0 if report.ok else 1
+
+
 async def _run(args: argparse.Namespace, settings: AuditSettings) -> int:
-    container = bootstrap(settings)
+    try:
+        container = bootstrap(settings)
+    except ValueError as exc:  # a setting the composition root could not use, e.g. the key
+        return _refuse(str(exc))
     try:
         if args.command == "verify-ledger":
             return await verify_ledger(container)
+        if args.command == "verify-kafka":
+            return await verify_kafka(container)
         if args.command == "replay":
             return await replay(container, into=args.into)
         await container.prepare()
@@ -111,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audit-admin", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("verify-ledger", help="full audit of the stored ledger")
+    commands.add_parser(
+        "verify-kafka", help="compare each ledger shard with its partition's records in Kafka"
+    )
     rep = commands.add_parser("replay", help="rebuild from Kafka into a fresh database")
     rep.add_argument("--into", required=True, help="name of the fresh database to rebuild into")
     commands.add_parser("checkpoint", help="sign and publish a checkpoint now")
@@ -119,10 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = AuditSettings()
     except ValidationError as exc:
         return _refuse(_causes(exc))
-    try:
-        return asyncio.run(_run(args, settings))
-    except ValueError as exc:  # a setting the composition root could not use, e.g. the key
-        return _refuse(str(exc))
+    return asyncio.run(_run(args, settings))
 
 
 def _causes(exc: ValidationError) -> str:

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from audit.service.ingest import LEDGER_TOPICS
-from shared.kafka.subscribe import subscribe_batch
+from shared.kafka.subscribe import subscribe_mirror
 
 if TYPE_CHECKING:
     from audit.bootstrap import Container
 
 
 def register(container: Container) -> None:
-    """The ledger: every event of every domain topic, in batches, one commit per batch."""
-    runtime = container.runtime
+    """The ledger: every record of every domain topic, in batches, one commit per batch."""
     group = container.settings.ledger_group
-    runtime.consumer_groups.append(group)
-    subscribe_batch(
-        runtime.broker,
-        *LEDGER_TOPICS,
+    subscribe_mirror(
+        container.runtime,
+        *container.settings.ledger_topic_names,
         group_id=group,
         handler=container.ingest,
-        publisher=runtime.publisher,
-        retry=runtime.retry,
         max_records=container.settings.ingest_batch,
         title=f"{group}:on_domain_events",
     )

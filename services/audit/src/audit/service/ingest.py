@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from audit.domain.ledger import Record, ShardLog, shard_name
+from audit.domain.marks import MARK_PREFIX, MarkCause, mark_id, marked_data
 from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.domain.verdict import ConsentFact, ConsentKind, TermsFact
 from audit.service.ports import (
@@ -29,12 +30,12 @@ from shared.events.consent import (
     ConsentRevoked,
 )
 from shared.events.transfer import TransferRecorded
-from shared.kafka.consumer import Delivery
-from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
+from shared.kafka.consumer import Delivery, Received
+from shared.logging import redact
 
 log = logging.getLogger(__name__)
-LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
-"""Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
+MAX_EVENT_ID = 100
+"""Longest event id kept as an entry's id (the envelope's own limit)."""
 _KINDS: dict[type[Any], ConsentKind] = {
     ConsentGranted: "granted",
     ConsentRenewed: "renewed",
@@ -58,13 +59,18 @@ class LedgerIngest:
         self._logs: dict[str, ShardLog] = {}
         self.on_appended = on_appended
 
-    async def __call__(self, deliveries: Sequence[Delivery]) -> None:
-        """Append the new events shard by shard and project their facts (all idempotent)."""
-        by_shard: dict[str, list[Delivery]] = {}
-        for d in deliveries:
+    async def __call__(self, received: Sequence[Received]) -> None:
+        """Append every record shard by shard and project the events' facts (all idempotent)."""
+        by_shard: dict[str, list[Received]] = {}
+        for r in received:
             by_shard.setdefault(
-                shard_name(topic=d.origin.topic, partition=d.origin.partition), []
-            ).append(d)
+                shard_name(topic=r.origin.topic, partition=r.origin.partition), []
+            ).append(r)
+        deliveries = [
+            Delivery(event=r.event, origin=r.origin, raw=r.raw)
+            for r in received
+            if r.event is not None
+        ]
         # Shards are independent trees, and the facts are keyed by event id: write them all
         # concurrently, but let every write finish before a failure escapes, so a retry never
         # races a write still in flight (a retry then stores what is missing, nothing twice).
@@ -74,20 +80,17 @@ class LedgerIngest:
         )
         self.on_appended(sum(r for r in results if isinstance(r, int)))
 
-    async def _append(self, shard: str, items: list[Delivery]) -> int:
-        """No read per batch: redeliveries are known by offset, republished ids by collision."""
+    async def _append(self, shard: str, items: list[Received]) -> int:
+        """No read per batch: redeliveries are known by offset, republished ids by collision
+        (then the record is a marked entry, so every record still has its place)."""
         duplicates: set[str] = set()
-        for _ in range(len(items) + 1):  # each retry drops at least one duplicate
+        for _ in range(len(items) + 1):  # each retry marks at least one more duplicate
             current = self._logs.get(shard) or await self.load(shard)
-            todo = [
-                d
-                for d in items
-                if not current.seen(d.origin.offset) and d.event.id not in duplicates
-            ]
+            todo = [r for r in items if not current.seen(r.origin.offset)]
             if not todo:
                 return 0
             draft = current.fork()
-            entries = [draft.append(_record(shard, d)) for d in todo]
+            entries = [draft.append(record_of(shard, r, duplicates)) for r in todo]
             try:
                 await self._ledger.append(entries)
             except DuplicateEvent as dup:
@@ -121,9 +124,36 @@ class LedgerIngest:
         }
 
 
-def _record(shard: str, delivery: Delivery) -> Record:
-    event = delivery.event
-    return Record(event_id=event.id, shard=shard, offset=delivery.origin.offset, data=delivery.raw)
+def record_of(shard: str, received: Received, duplicates: Collection[str] = ()) -> Record:
+    """The ledger record of any Kafka record: an event as its exact bytes (of a known type, or
+    of an unknown type or version), else a marked entry (see audit.domain.marks)."""
+    offset, raw, fault = received.origin.offset, received.raw, received.fault
+    event_id = _keepable_id(received)
+    if event_id is not None and event_id not in duplicates:
+        return Record(event_id=event_id, shard=shard, offset=offset, data=raw)
+    cause: MarkCause = "invalid"
+    if event_id is not None:
+        cause = "duplicate"
+    elif fault is not None and fault.cause == "undecodable":
+        cause = "undecodable"
+    data = marked_data(shard=shard, offset=offset, cause=cause, raw=raw, event_id=event_id)
+    return Record(
+        event_id=mark_id(shard=shard, offset=offset), shard=shard, offset=offset, data=data
+    )
+
+
+def _keepable_id(received: Received) -> str | None:
+    """The id under which the record's exact bytes may be kept, if they may: an event's id, or
+    an unknown type's when it looks like an id (never a phone number, nor a mark's)."""
+    if received.event is not None:
+        return received.event.id
+    fault = received.fault
+    if fault is None or fault.cause != "unknown-type" or fault.event_id is None:
+        return None
+    event_id = fault.event_id
+    if not 0 < len(event_id) <= MAX_EVENT_ID or event_id.startswith(MARK_PREFIX):
+        return None
+    return None if redact(event_id) != event_id else event_id
 
 
 def facts_of(deliveries: Sequence[Delivery]) -> Facts:

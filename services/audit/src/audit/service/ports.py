@@ -178,3 +178,17 @@ class FactStore(Protocol):
 
     async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
         """Verdicts of these transfers (absent while pending)."""
+
+
+class RecordSource(Protocol):
+    """The topics as Kafka holds them: for replay and the comparison of ledger and topics."""
+
+    async def partitions(self, topics: Sequence[str]) -> list[tuple[str, int]]:
+        """Every (topic, partition) of these topics."""
+
+    def read(self, topic: str, partition: int, *, batch: int = 2000) -> AsyncGenerator[list[Any]]:
+        """The partition's records (aiokafka `ConsumerRecord`s) from its beginning to its
+        current end, in offset order, a batch at a time."""
+
+    async def committed(self, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """A group's committed offsets by partition."""

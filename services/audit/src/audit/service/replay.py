@@ -11,21 +11,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.config import LEDGER_TOPICS
 from audit.domain.merkle import CompactRange
-from audit.service.ingest import LEDGER_TOPICS, LedgerIngest
+from audit.service.ingest import LedgerIngest
 from audit.service.judge import Judge
-from audit.service.ports import LedgerStore
+from audit.service.ports import LedgerStore, RecordSource
 from audit.verify.checkpoint import Checkpoint, ShardHead, format_time, verify_checkpoint
 from audit.verify.encoding import b64decode_strict
 from audit.verify.errors import CheckpointFormatError, VerifyError
 from shared.events import InvalidEvent, parse
 from shared.events.audit import CheckpointSigned
-from shared.kafka.broker import topic_partitions
-from shared.kafka.consumer import Delivery, Origin
+from shared.kafka.consumer import receive
 from shared.topics import AUDIT_EVENTS
 
 
@@ -35,6 +33,7 @@ class ReplayReport:
 
     events: int = 0
     skipped: int = 0
+    """Records that are not events of a known type (kept as they are, or as marked entries)."""
     seconds: float = 0.0
     checkpoints: int = 0
     heads: int = 0
@@ -53,78 +52,41 @@ class DiscardingPublisher:
         """Drop the event."""
 
 
-async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, list[Any]]:
-    """Every record of these topics up to their current ends, by partition, in offset order."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        parts = [tp for t in topics for tp in await topic_partitions(consumer, t)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in parts}
-        todo = {tp for tp in parts if ends[tp] > 0}
-        while todo:
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                out[tp].extend(r for r in records if r.offset < ends[tp])
-                if await consumer.position(tp) >= ends[tp]:
-                    todo.discard(tp)
-        return out
-    finally:
-        await consumer.stop()
-
-
-def deliveries(records: Sequence[Any]) -> tuple[list[Delivery], int]:
-    """Parse records as the live consumer does; invalid ones are skipped (live: dead letters)."""
-    out, skipped = [], 0
-    for r in records:
-        try:
-            event = parse(r.value or b"")
-        except InvalidEvent:
-            skipped += 1
-            continue
-        out.append(
-            Delivery(
-                event=event,
-                origin=Origin(r.topic, r.partition, r.offset, r.key, r.timestamp),
-                raw=r.value,
-            )
-        )
-    return out, skipped
-
-
 async def rebuild(
-    *, bootstrap: str, ingest: LedgerIngest, judge: Judge, batch: int = 2000
+    *,
+    source: RecordSource,
+    ingest: LedgerIngest,
+    judge: Judge,
+    topics: Sequence[str] = LEDGER_TOPICS,
+    batch: int = 2000,
 ) -> ReplayReport:
-    """Feed every ledger topic through the ingest code, then judge every transfer."""
+    """Feed every record of every ledger topic through the ingest code, a partition's batch at
+    a time (memory holds one batch, whatever the topics hold), then judge every transfer."""
     report, started = ReplayReport(), time.perf_counter()
-    for records in (await read_topics(bootstrap, LEDGER_TOPICS)).values():
-        parsed, skipped = deliveries(records)
-        report.events += len(records)
-        report.skipped += skipped
-        for start in range(0, len(parsed), batch):
-            await ingest(parsed[start : start + batch])
+    for topic, partition in await source.partitions(topics):
+        async for records in source.read(topic, partition, batch=batch):
+            received = [receive(r) for r in records]
+            report.events += len(received)
+            report.skipped += sum(1 for r in received if r.event is None)
+            await ingest(received)
     while await judge.run_once(limit=5000):
         pass
     report.seconds = time.perf_counter() - started
     return report
 
 
-async def published_checkpoints(bootstrap: str) -> list[tuple[str, Checkpoint]]:
+async def published_checkpoints(source: RecordSource) -> list[tuple[str, Checkpoint]]:
     """Every checkpoint the audit published on audit.events, rebuilt from its event."""
     out = []
-    for records in (await read_topics(bootstrap, [AUDIT_EVENTS])).values():
-        for record in records:
-            try:
-                event = parse(record.value or b"")
-            except InvalidEvent:
-                continue
-            if isinstance(event.data, CheckpointSigned):
-                out.append((event.data.checkpoint_id, _checkpoint(event.data)))
+    for topic, partition in await source.partitions([AUDIT_EVENTS]):
+        async for records in source.read(topic, partition):
+            for record in records:
+                try:
+                    event = parse(record.value or b"")
+                except InvalidEvent:
+                    continue
+                if isinstance(event.data, CheckpointSigned):
+                    out.append((event.data.checkpoint_id, _checkpoint(event.data)))
     return out
 
 

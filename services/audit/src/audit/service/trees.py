@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from audit.domain.merkle import (
-    GetNode,
-    NodeId,
+from audit.domain.merkle import GetNode, NodeId, nodes_for_root
+from audit.domain.stored_tree import (
     consistency_proof_from_store,
     inclusion_proof_from_store,
     node_getter,
     nodes_for_consistency,
     nodes_for_inclusion,
-    nodes_for_root,
     root_from_store,
 )
 from audit.service.ports import LedgerStore
