@@ -47,7 +47,7 @@ lint: .venv/.synced  ## format check, lint, strict types, import layers, event c
 	$(UV) run ruff format --check .
 	$(UV) run ruff check .
 	$(UV) run mypy .
-	$(UV) run lint-imports
+	PYTHONPATH=shared/example $(UV) run lint-imports
 	$(UV) run python -m shared.events.schemas
 	$(UV) run python scripts/asyncapi.py --check
 

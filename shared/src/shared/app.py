@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
 
-from shared.http import asyncapi_router, health_router
+from shared.http import asyncapi_router, health_router, validation_problem
 from shared.logging import configure_logging
 from shared.runtime import Runtime, asyncapi_document
 from shared.settings import ServiceSettings
@@ -28,15 +29,26 @@ class ServiceContainer(Protocol):
         """Stop in reverse order."""
 
 
-def asyncapi(container: ServiceContainer, *, name: str) -> dict[str, Any]:
+def asyncapi(
+    container: ServiceContainer, *, name: str, app_version: str | None = None
+) -> dict[str, Any]:
     """The service's AsyncAPI document, from what its broker declares."""
-    return asyncapi_document(container.runtime.broker, title=name, version=version(f"kits-{name}"))
+    return asyncapi_document(
+        container.runtime.broker, title=name, version=app_version or version(f"kits-{name}")
+    )
 
 
 def service_app(
-    *, name: str, summary: str, container: ServiceContainer, router: APIRouter
+    *,
+    name: str,
+    summary: str,
+    container: ServiceContainer,
+    router: APIRouter,
+    app_version: str | None = None,
 ) -> FastAPI:
-    """FastAPI app whose lifespan starts and stops the container (broker, database, loops)."""
+    """FastAPI app whose lifespan starts and stops the container (broker, database, loops);
+    the version is the installed `kits-<name>` package's unless given (the worked example)."""
+    app_version = app_version or version(f"kits-{name}")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,10 +58,13 @@ def service_app(
         finally:
             await container.stop()
 
-    app = FastAPI(title=name, summary=summary, version=version(f"kits-{name}"), lifespan=lifespan)
+    app = FastAPI(title=name, summary=summary, version=app_version, lifespan=lifespan)
     app.state.container = container
+    app.add_exception_handler(RequestValidationError, validation_problem)
     app.include_router(health_router(readiness=container.runtime.readiness))
-    app.include_router(asyncapi_router(document=lambda: asyncapi(container, name=name)))
+    app.include_router(
+        asyncapi_router(document=lambda: asyncapi(container, name=name, app_version=app_version))
+    )
     app.include_router(router)
     return app
 

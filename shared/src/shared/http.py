@@ -6,8 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from shared.logging import redact
 
 
 class Health(BaseModel):
@@ -57,3 +61,18 @@ def asyncapi_router(*, document: Callable[[], dict[str, Any]]) -> APIRouter:
         return document()
 
     return router
+
+
+async def validation_problem(_: Request, exc: Exception) -> JSONResponse:
+    """422 naming where and which rule each value broke, never the value: FastAPI's default
+    echoes the input (a phone number sent where a key belongs would be answered in clear)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {
+            "type": str(error.get("type", "")),
+            "loc": [p if isinstance(p, int) else redact(str(p)) for p in error.get("loc", ())],
+            "msg": redact(str(error.get("msg", ""))),
+        }
+        for error in errors
+    ]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

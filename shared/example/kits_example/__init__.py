@@ -1,0 +1,1 @@
+"""The worked example: a service in miniature to copy (see `shared/README.md`)."""

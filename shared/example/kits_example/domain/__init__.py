@@ -1,0 +1,1 @@
+"""Pure Python: the model, its rules and errors; the standard library only."""

@@ -1,0 +1,1 @@
+"""HTTP routes and Kafka subscriptions: they translate, then call one handler."""

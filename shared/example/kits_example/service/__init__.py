@@ -1,0 +1,1 @@
+"""Ports (what the handlers need) and one handler per use case."""
