@@ -167,6 +167,9 @@ def test_app_service_environment(project: Project, name: str) -> None:
     url = env[prefix + "MONGODB_URL"]
     assert url.startswith("mongodb://mongodb:27017/")
     assert "replicaSet=rs0" in url or "directConnection=true" in url
+    # Durability of the topics the service creates (its dead-letter topics): one broker here.
+    assert env[prefix + "KAFKA_REPLICATION_FACTOR"] == "1"
+    assert env[prefix + "KAFKA_MIN_INSYNC_REPLICAS"] == "1"
 
 
 def test_kafka_is_a_single_kraft_node_with_a_healthcheck(project: Project) -> None:
@@ -204,6 +207,9 @@ def test_kafka_init_creates_the_domain_topics(project: Project) -> None:
         assert re.search(rf"(?<![\w.]){re.escape(topic)}(?![\w.])", script), topic
     assert f"--partitions {DOMAIN_PARTITIONS}" in script
     assert f"retention.ms={FOREVER}" in script
+    # The same durability as the services create their own topics with.
+    assert "--replication-factor 1" in script
+    assert "min.insync.replicas=1" in script
     # Same topics, partitions and retention as the services' own list (shared/topics.py).
     assert tuple(spec.name for spec in DOMAIN_TOPICS) == TOPICS
     assert {(spec.partitions, spec.retention_ms) for spec in DOMAIN_TOPICS} == {

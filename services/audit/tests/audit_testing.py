@@ -21,6 +21,7 @@ from audit.domain.integrity import Anchor, Finding, ShardAudit
 from audit.domain.ledger import Entry, Run
 from kits_testing import Servers
 from shared.events import CloudEvent, EventData
+from shared.user_tokens import USER_TOKEN_TYP
 
 ISSUER, AUDIENCE = "https://auth.test", "kits-platform"
 AUDITOR_TOKEN = f"auditor-{uuid.uuid4().hex}"
@@ -39,7 +40,8 @@ def user_token(user_key: str, *, key: OKPKey = USER_TOKEN_KEY, **claims: Any) ->
         "exp": now + 300,
         **claims,
     }
-    return jwt.encode({"alg": "Ed25519", "kid": key.kid}, payload, key, algorithms=["Ed25519"])
+    header = {"alg": "Ed25519", "typ": USER_TOKEN_TYP, "kid": key.kid}
+    return jwt.encode(header, payload, key, algorithms=["Ed25519"])
 
 
 def new_user() -> str:

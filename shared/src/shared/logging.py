@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_PHONE = re.compile(r"\+[0-9][0-9 ()-]{6,18}[0-9]")
-REDACTED = "[redacted-phone]"
+from shared.phone import REDACTED, redact_phones
+
+__all__ = ["REDACTED", "JsonFormatter", "configure_logging", "redact"]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like an E.164 number: a guard, not a licence to log one."""
-    return _PHONE.sub(REDACTED, text)
+    """Mask anything phone-shaped (`shared.phone`): a guard, not a licence to log one."""
+    return redact_phones(text)
 
 
 class JsonFormatter(logging.Formatter):

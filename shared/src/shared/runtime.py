@@ -75,7 +75,10 @@ class Runtime:
     async def start(self) -> None:
         """Create missing topics, then start the broker (its subscribers begin consuming)."""
         await ensure_topics(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, topics=self.topics()
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            topics=self.topics(),
+            replication_factor=self.settings.kafka_replication_factor,
+            min_insync_replicas=self.settings.kafka_min_insync_replicas,
         )
         await self.broker.start()
         if self.watch is not None and self.consumer_groups:

@@ -52,3 +52,22 @@ def test_phone_numbers_are_masked_in_messages_extras_and_tracebacks() -> None:
     assert "+33612345678" not in line
     assert "+15551234567" not in line
     assert json.loads(line)["message"] == "to [redacted-phone]"
+
+
+def test_kafka_durability_defaults_to_one_broker_and_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "development")
+    defaults = _Settings()
+    assert (defaults.kafka_replication_factor, defaults.kafka_min_insync_replicas) == (1, 1)
+    monkeypatch.setenv("DEMO_KAFKA_REPLICATION_FACTOR", "3")
+    monkeypatch.setenv("DEMO_KAFKA_MIN_INSYNC_REPLICAS", "2")
+    cluster = _Settings()
+    assert (cluster.kafka_replication_factor, cluster.kafka_min_insync_replicas) == (3, 2)
+
+
+def test_more_insync_replicas_than_replicas_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "development")
+    monkeypatch.setenv("DEMO_KAFKA_MIN_INSYNC_REPLICAS", "2")
+    with pytest.raises(ValidationError, match=r"kafka_min_insync_replicas \(2\) exceeds"):
+        _Settings()

@@ -16,7 +16,6 @@ from audit.adapters.mongo_ledger import (
     MongoLedgerStore,
     create_ledger_indexes,
 )
-from audit.adapters.user_tokens import UserTokenVerifier
 from audit.config import AuditSettings
 from audit.domain.signing import public_keys_from_setting, signing_key_from_setting
 from audit.service.checkpoints import Checkpointer
@@ -27,6 +26,7 @@ from audit.verify.checkpoint import public_keys_by_id
 from shared.events import audit
 from shared.runtime import Runtime, declare_publications
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
+from shared.user_tokens import UserTokenVerifier
 
 PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected)
 
@@ -139,11 +139,5 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
 
 
 def _tokens(settings: AuditSettings) -> UserTokenVerifier | None:
-    if not (settings.user_token_jwks or settings.user_token_jwks_url):
-        return None  # reports answer 503 until auth's keys are configured
-    return UserTokenVerifier(
-        issuer=settings.user_token_issuer,
-        audience=settings.user_token_audience,
-        jwks=settings.user_token_jwks,
-        jwks_url=settings.user_token_jwks_url,
-    )
+    # None: no user-token keys configured, so this deployment accepts no user tokens (401).
+    return UserTokenVerifier.from_settings(settings)

@@ -6,15 +6,15 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from audit.domain.signing import public_keys_from_setting
-from shared.settings import ServiceSettings
+from shared.settings import UserTokenSettings
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
 
 LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
 """Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
 
 
-class AuditSettings(ServiceSettings):
-    """Everything the audit service reads from its environment."""
+class AuditSettings(UserTokenSettings):
+    """Everything the audit service reads from its environment (user-token settings included)."""
 
     model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore", frozen=True)
 
@@ -47,12 +47,6 @@ class AuditSettings(ServiceSettings):
     # Auditors read every ledger entry: SHA-256 (hex) of each auditor's bearer token, comma
     # separated; the tokens themselves are never configured or stored. Empty: no auditors.
     auditor_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64}(,[0-9a-f]{64})*)?$")
-
-    # Signed user session tokens (auth's JWKS): inline JSON or a URL to fetch it from.
-    user_token_issuer: str = "http://127.0.0.1:8001"
-    user_token_audience: str = "kits-platform"
-    user_token_jwks: str = ""
-    user_token_jwks_url: str = ""
 
     @field_validator("previous_public_keys")
     @classmethod

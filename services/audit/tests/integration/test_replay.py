@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,16 +126,14 @@ async def test_replay_into_a_fresh_database_reproduces_every_published_root(
         await mongo_client.drop_database(target.name)
 
 
+AUDIT_ADMIN = Path(sys.executable).with_name("audit-admin")  # the installed console script
+
+
 async def audit_admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`audit-admin ARGS` in a process of its own, as an operator runs it."""
+    """`audit-admin ARGS` in a process of its own, as an operator runs it (README)."""
     return await asyncio.to_thread(
         subprocess.run,
-        [
-            sys.executable,
-            "-c",
-            "from audit.entrypoints.cli import main; raise SystemExit(main())",
-            *args,
-        ],
+        [str(AUDIT_ADMIN), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -163,6 +162,13 @@ async def test_the_replay_command_says_the_roots_match(
         "AUDIT_LOG_ORIGIN": settings.log_origin,
     }
     try:
+        # The live service's key and database: the checkpoint covers what it stored.
+        signed = await audit_admin(env, "checkpoint")
+        assert signed.returncode == 0, signed.stdout + signed.stderr
+        checkpoint_id = json.loads(signed.stdout)["checkpoint_id"]
+        stored = await audit.container.proofs.checkpoint(checkpoint_id)
+        assert stored.checkpoint.key_id in audit.container.public_keys()
+
         done = await audit_admin(env, "replay", "--into", into)
         assert done.returncode == 0, done.stdout + done.stderr
         report = json.loads(done.stdout)
@@ -175,3 +181,39 @@ async def test_the_replay_command_says_the_roots_match(
         assert json.loads(verify.stdout)["ok"] is True
     finally:
         await mongo_client.drop_database(into)
+
+
+def bare_env(**settings: str) -> dict[str, str]:
+    """Only what a shell gives, plus the AUDIT_* settings named (no test defaults inherited)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/"),
+    } | {f"AUDIT_{name.upper()}": value for name, value in settings.items()}
+
+
+async def test_the_commands_name_the_setting_they_miss_without_a_traceback(
+    servers: Servers,
+) -> None:
+    secret_url = servers.mongodb_url.replace("mongodb://", "mongodb://operator:s3cr3t-pw@", 1)
+    for command in (["verify-ledger"], ["replay", "--into", "t_never"], ["checkpoint"]):
+        # As written in the README with nothing set: production, and no signing key.
+        done = await audit_admin(bare_env(mongodb_url=secret_url), *command)
+        assert done.returncode == 2, command
+        assert "signing_key still has its development default" in done.stderr, command
+        assert "Traceback" not in done.stderr, command
+        assert "s3cr3t-pw" not in done.stderr + done.stdout, command
+        unusable = await audit_admin(bare_env(signing_key="not-base64!"), *command)
+        assert unusable.returncode == 2, command
+        assert "base64 of a 32-byte Ed25519 seed" in unusable.stderr, command
+        assert "Traceback" not in unusable.stderr, command
+
+
+async def test_verify_ledger_refuses_a_database_that_does_not_exist(servers: Servers) -> None:
+    missing = f"t_no_such_ledger_{uuid.uuid4().hex[:8]}"
+    env = bare_env(
+        environment="development", mongodb_url=servers.mongodb_url, mongodb_database=missing
+    )
+    done = await audit_admin(env, "verify-ledger")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"there is no database {missing!r} to verify" in done.stderr
+    assert done.stdout == ""  # never an "ok" for a ledger that is not there

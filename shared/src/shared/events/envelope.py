@@ -11,13 +11,20 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 import uuid_utils
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from shared.phone import looks_like_phone
+
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-_PHONE_LIKE = re.compile(r"^\+?[0-9][0-9 ().-]{6,}$")
 
 
 def _not_a_phone_number(value: str) -> str:
-    if _PHONE_LIKE.match(value):
+    if looks_like_phone(value):
         raise ValueError("looks like a phone number; subjects are internal keys or app ids")
+    return value
+
+
+def _not_a_phone_number_id(value: str) -> str:
+    if looks_like_phone(value):
+        raise ValueError("looks like a phone number; event ids are UUIDv7s, never user data")
     return value
 
 
@@ -51,7 +58,7 @@ class CloudEvent(BaseModel, Generic[D]):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     specversion: Literal["1.0"] = "1.0"
-    id: Annotated[str, Field(min_length=1, max_length=100)]
+    id: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_a_phone_number_id)]
     source: Annotated[str, Field(min_length=1, max_length=200)]
     type: Annotated[str, Field(pattern=r"^[a-z]+(\.[a-z_]+)+\.v[0-9]+$")]
     time: datetime

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
 from faststream.kafka import KafkaBroker
 
 from shared.settings import ServiceSettings
@@ -33,30 +34,49 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     )
 
 
-async def ensure_topics(*, bootstrap_servers: str, topics: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that are missing, with their partitions and retention; returns them."""
+class TopicCreationFailed(RuntimeError):
+    """The broker refused to create a topic (e.g. more replicas asked for than it has brokers)."""
+
+
+async def ensure_topics(
+    *,
+    bootstrap_servers: str,
+    topics: Iterable[TopicSpec],
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
+) -> list[str]:
+    """Create the missing topics with their partitions, retention and durability; returns them.
+
+    Every topic, dead-letter topics included, gets the same replication factor and
+    `min.insync.replicas` (settings `KAFKA_REPLICATION_FACTOR`, `KAFKA_MIN_INSYNC_REPLICAS`).
+    Topics that already exist are left as they are.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
     await admin.start()
     try:
-        specs = list(topics)
         existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
+        missing = [spec for spec in topics if spec.name not in existing]
         if not missing:
             return []
+        durability = {"min.insync.replicas": str(min_insync_replicas)}
         response = await admin.create_topics(
             [
                 NewTopic(
                     name=spec.name,
                     num_partitions=spec.partitions,
-                    replication_factor=1,
-                    topic_configs=spec.configs(),
+                    replication_factor=replication_factor,
+                    topic_configs={**spec.configs(), **durability},
                 )
                 for spec in missing
             ]
         )
-        for name, code, *_ in response.topic_errors:
+        for name, code, *message in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
-                raise RuntimeError(f"could not create topic {name}: error code {code}")
+                raise TopicCreationFailed(
+                    f"could not create topic {name} with replication factor "
+                    f"{replication_factor} and min.insync.replicas {min_insync_replicas}: "
+                    f"{for_code(code).__name__} ({code}): {message[0] if message else ''}"
+                )
         log.info("topics created", extra={"topics": [s.name for s in missing]})
         return [spec.name for spec in missing]
     finally:

@@ -8,6 +8,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
@@ -26,7 +28,11 @@ def _out(payload: object) -> None:
 
 async def verify_ledger(container: Container) -> int:
     """Recompute every tree from the stored entries; exit 1 naming the first bad entry."""
-    await container.prepare()
+    name = container.settings.database_name
+    if name not in await container.runtime.client.list_database_names():
+        # A mistyped AUDIT_MONGODB_DATABASE would otherwise verify an empty ledger as "ok".
+        sys.stderr.write(f"audit-admin: there is no database {name!r} to verify\n")
+        return 2
     result = await full_audit(
         ledger=container.ledger,
         checkpoints=container.checkpoints,
@@ -115,8 +121,11 @@ async def verify_kafka(container: Container) -> int:
     return 0 if report.ok else 1
 
 
-async def _run(args: argparse.Namespace) -> int:
-    container = bootstrap(AuditSettings())
+async def _run(args: argparse.Namespace, settings: AuditSettings) -> int:
+    try:
+        container = bootstrap(settings)
+    except ValueError as exc:  # a setting the composition root could not use, e.g. the key
+        return _refuse(str(exc))
     try:
         if args.command == "verify-ledger":
             return await verify_ledger(container)
@@ -144,4 +153,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = commands.add_parser("replay", help="rebuild from Kafka into a fresh database")
     rep.add_argument("--into", required=True, help="name of the fresh database to rebuild into")
     commands.add_parser("checkpoint", help="sign and publish a checkpoint now")
-    return asyncio.run(_run(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    try:
+        settings = AuditSettings()
+    except ValidationError as exc:
+        return _refuse(_causes(exc))
+    return asyncio.run(_run(args, settings))
+
+
+def _causes(exc: ValidationError) -> str:
+    # Names and reasons only: pydantic's own text repeats the input, secrets included.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+        for err in exc.errors()
+    )
+
+
+def _refuse(reason: str) -> int:
+    sys.stderr.write(
+        f"audit-admin: the AUDIT_* settings are not usable: {reason}\n"
+        "(run it with the environment of the audit service it operates on; "
+        "see services/audit/README.md)\n"
+    )
+    return 2

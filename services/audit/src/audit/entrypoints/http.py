@@ -10,12 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 
-from audit.adapters.user_tokens import InvalidUserToken
 from audit.bootstrap import Container
 from audit.service.proofs import AUDITOR, NotCovered, NotFound, Reader, checkpoint_json
 from audit.service.reports import access_report
 from audit.verify.checkpoint import key_id
 from audit.verify.encoding import b64encode
+from shared.user_tokens import InvalidUserToken, KeysUnavailable
 
 router = APIRouter()
 Checkpoint = Annotated[str | None, Query(max_length=100, pattern=r"^[0-9a-f]{1,64}$")]
@@ -74,27 +74,48 @@ async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
         raise _problem(exc) from exc
 
 
+_CHALLENGE = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "no Bearer token, or one that is malformed, expired, not signed by auth or "
+        "not for this service; also any user token where no user-token keys are configured",
+        "headers": _CHALLENGE,
+    },
+    503: {
+        "description": "a well-formed user token, but auth's keys could not be fetched yet",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+
+
+def _unauthorized(detail: str, *, challenge: str = "Bearer") -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": challenge}
+    )
+
+
 def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a Bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("a Bearer token is required")
     return token.strip()
 
 
 async def _user_key(c: Container, token: str) -> str:
-    if c.tokens is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "user-token keys not configured")
+    """The user a session token names: 401 for any bad token, 503 only while keys are missing."""
+    if c.tokens is None:  # no keys configured: this deployment accepts no user tokens
+        raise _unauthorized(
+            "user tokens are not accepted here", challenge='Bearer error="invalid_token"'
+        )
     try:
         return await c.tokens.user_key(token)
     except InvalidUserToken as exc:
+        raise _unauthorized(str(exc), challenge='Bearer error="invalid_token"') from exc
+    except KeysUnavailable as exc:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
+            status.HTTP_503_SERVICE_UNAVAILABLE,
             str(exc),
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            headers={"Retry-After": str(exc.retry_after_s)},
         ) from exc
 
 
@@ -110,10 +131,7 @@ async def _reader(c: Deps, authorization: Annotated[str | None, Header()] = None
 @router.get(
     "/ledger/entries/{event_id}",
     tags=["ledger"],
-    responses={
-        **_ERRORS,
-        401: {"description": "missing or invalid token (an auditor's, or a user session's)"},
-    },
+    responses={**_ERRORS, **_AUTH_ERRORS},
 )
 async def inclusion(
     c: Deps,
@@ -152,17 +170,12 @@ async def consistency(
 @router.get(
     "/reports/me",
     tags=["reports"],
-    responses={
-        401: {"description": "missing or invalid user token"},
-        503: {"description": "auth's keys are not configured"},
-    },
+    responses=_AUTH_ERRORS,
 )
 async def my_access_report(
     c: Deps, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
     """Every transfer of the caller's data, with the verdict; only the user may read it."""
-    if c.tokens is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "user-token keys not configured")
     user_key = await _user_key(c, _bearer(authorization))
     return await access_report(c.facts, user_key=user_key)
 
