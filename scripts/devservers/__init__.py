@@ -4,6 +4,7 @@
     process.py     pid files (Component), stopping, spawning, polling for readiness
     postgres.py    PostgreSQL: install, initdb, pg_ctl start, pg_isready, stop
     ferretdb.py    FerretDB: Go build, start on PostgreSQL, OP_MSG ping probe, stop
+    dbinstances.py named PostgreSQL + FerretDB pairs under .local/db/<instance>/ (the `db` command)
     kafka_jars.py  Java and the broker's jars (Maven, cached)
     kafka.py       Kafka KRaft instances: properties, format, start/stop, wire-protocol probe
     cli.py         the command line: up, down, status, env and the per-server commands
