@@ -124,10 +124,15 @@ class AuditProcess:
         found: dict[str, Any] | None = response.json() if response.status_code == 200 else None
         return found
 
+    def tail(self, lines: int = 30) -> str:
+        """The end of its log (both runs' output goes to one file), for a failure message."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(line[:400] for line in text.splitlines()[-lines:])
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
         assert self.proc is not None
-        assert self.proc.poll() is None, "audit died on its own"
+        assert self.proc.poll() is None, f"audit died on its own:\n{self.tail()}"
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 

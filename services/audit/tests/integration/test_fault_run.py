@@ -11,6 +11,7 @@ lands mid-ingest.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -58,28 +59,32 @@ async def test_20000_events_through_three_sigkills_and_a_database_restart_lose_n
     servers: Servers,
     make_topic: Callable[..., Awaitable[str]],
     unique: Callable[[str], str],
-    tmp_path: Path,
 ) -> None:
     topics = [await make_topic(unique(f"t-faults-{n}"), partitions=3) for n in (1, 2)]
-    with private_db("drill-faults") as pair:
+    # not tmp_path: a pytest run started meanwhile by anyone may prune this run's base temp
+    with private_db("drill-faults") as pair, tempfile.TemporaryDirectory() as logs:
         env = audit_env(servers, pair, topics)
         group = env["AUDIT_LEDGER_GROUP"]
-        audit = AuditProcess(env=env, log=tmp_path / "audit.log", port=free_port())
+        audit = AuditProcess(env=env, log=Path(logs) / "audit.log", port=free_port())
         audit.start()
+        phase = "start"
         try:
             await audit.live()
             flow = SteadyFlow(bootstrap=servers.kafka, topics=topics, per_s=RATE)
             producing = asyncio.create_task(flow.run(total=TOTAL))
             kills = 0
             for n in range(KILLS):
+                phase = f"before kill {n + 1}"
                 await _progressed(servers.kafka, group, topics, by=STEP)
                 audit.kill()
                 kills += 1
                 audit.start()
                 if n == 1:  # between the second and the third kill
+                    phase = "before the database restart"
                     await _progressed(servers.kafka, group, topics, by=STEP)
                     await asyncio.to_thread(pair.down)
                     await asyncio.to_thread(pair.up)
+            phase = "catching up"
             sent = await producing
             await caught_up(servers.kafka, group, topics, timeout_s=150)
 
@@ -87,7 +92,10 @@ async def test_20000_events_through_three_sigkills_and_a_database_restart_lose_n
                 latest = await audit.latest_checkpoint()
                 return latest is not None and sum(s["size"] for s in latest["shards"]) == sent
 
+            phase = "waiting for the last checkpoint"
             await eventually(covered, timeout_s=30, every_s=0.5)
+        except TimeoutError as exc:
+            raise AssertionError(f"timed out {phase}; the audit's log:\n{audit.tail()}") from exc
         finally:
             audit.stop()
         kafka_rc, kafka = audit.admin("verify-kafka")
