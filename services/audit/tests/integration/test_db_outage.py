@@ -25,6 +25,7 @@ from audit.service.integrity import full_audit
 from audit.service.mirror import compare_with_topics
 from audit_testing import audit_settings
 from kits_testing import Servers, eventually
+from shared.kafka.consumer import Blocked
 from shared.topics import dead_letter_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(280)]
@@ -66,6 +67,8 @@ async def test_postgres_stopped_for_30_s_mid_ingest_leaves_the_ledger_whole_and_
     assert during["committed_moved"] is False  # the outage was felt: nothing committed meanwhile
     retries = [r for r in caplog.records if r.getMessage() == "consumer blocked: retrying"]
     assert max(getattr(r, "attempt", 0) for r in retries) > 5  # retried past hand-backs
+    handed_back = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], Blocked)]
+    assert handed_back  # a batch outlasted hold_s and went back to Kafka, then came again
     dlq = dead_letter_topic(settings.ledger_group).name
     assert await records_in(servers.kafka, dlq) == 0  # nothing was dead-lettered
 
