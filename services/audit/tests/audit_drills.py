@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ def private_db(name: str) -> Iterator[DbPair]:
     """A running private pair on free ports for the duration; stopped afterwards (its data
     stays in `.local/db/NAME/` for the next run: tests use fresh database names in it)."""
     pair = DbPair(instance=name, pg_port=free_port(), port=free_port())
+    pair.down()  # what a crashed earlier run may have left running (on other ports)
     pair.up()
     try:
         yield pair
@@ -173,18 +174,16 @@ class SteadyFlow:
     topics: Sequence[str]
     per_s: int
     sent: int = 0
-    failed: int = 0
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, *, total: int) -> int:
-        """Publish `total` events at `per_s` (or until `stop()`); returns how many were acked."""
+        """Publish `total` events at `per_s`, each acknowledged; returns how many."""
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
         )
         await producer.start()
         started = time.monotonic()
         try:
-            while self.sent < total and not self._stop.is_set():
+            while self.sent < total:
                 due = min(total, int((time.monotonic() - started) * self.per_s) + 1)
                 batch = [self._send(producer, self.sent + i) for i in range(due - self.sent)]
                 await asyncio.gather(*batch)
@@ -193,9 +192,6 @@ class SteadyFlow:
         finally:
             await producer.stop()
         return self.sent
-
-    def stop(self) -> None:
-        self._stop.set()
 
     async def _send(self, producer: AIOKafkaProducer, n: int) -> None:
         user = str(uuid.uuid4())
