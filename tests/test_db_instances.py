@@ -67,6 +67,12 @@ def test_a_named_pair_stops_and_starts_one_half_keeps_its_data_and_spares_the_ma
         again = servers_py("db", "up", "--instance", INSTANCE, "--only", "postgres")
         assert again.returncode == 0, again.stdout + again.stderr
         assert client[name]["c"].find_one({"_id": 1}) == {"_id": 1}  # the data was kept
+
+        crash = servers_py("db", "down", "--instance", INSTANCE, "--only", "postgres", "--kill")
+        assert crash.returncode == 0, crash.stdout + crash.stderr
+        after = servers_py("db", "up", "--instance", INSTANCE, "--only", "postgres")
+        assert after.returncode == 0, after.stdout + after.stderr  # recovers after a SIGKILL
+        assert client[name]["c"].find_one({"_id": 1}) == {"_id": 1}
         client.drop_database(name)
     finally:
         client.close()

@@ -35,7 +35,8 @@ from .kafka import (
     kafka_probe,
     kafka_up,
 )
-from .postgres import PG, pg_down, pg_isready, pg_up
+from .pg_client import pg_isready
+from .postgres import PG, pg_down, pg_up
 from .process import Component
 
 Row = tuple[str, str, str, str]

@@ -22,7 +22,8 @@ from typing import Any
 from .common import FERRETDB_BIN, HOST, LOCAL, MAIN, Failure, ensure_dirs, say, write_atomic
 from .ferretdb import ferretdb_down, ferretdb_up, mongo_ping
 from .kafka import INSTANCE_RE
-from .postgres import PgSite, pg_down, pg_isready, pg_up
+from .pg_client import pg_isready
+from .postgres import PgSite, pg_down, pg_up
 from .process import Component
 
 DB_HOME = LOCAL / "db"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import shutil
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,6 @@ from pathlib import Path
 from .common import (
     HOST,
     PG_DATA,
-    PG_DATABASE,
     PG_HOME,
     PG_USER,
     Failure,
@@ -29,6 +26,7 @@ from .common import (
     tail,
     write_atomic,
 )
+from .pg_client import pg_bindir, pg_ensure_db, pg_isready
 from .process import Component, stop_component, wait_ready
 
 PG = Component("postgres", marker=str(PG_DATA), kind="postgres")
@@ -47,17 +45,6 @@ class PgSite:
 
 
 MAIN_PG = PgSite(PG, PG_HOME)
-
-
-def pg_bindir() -> Path | None:
-    found = []
-    for initdb in Path("/usr/lib/postgresql").glob("*/bin/initdb"):
-        with contextlib.suppress(ValueError):
-            found.append((int(initdb.parent.parent.name), initdb.parent))
-    if found:
-        return max(found)[1]
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path else None
 
 
 def pg_ensure_installed() -> Path:
@@ -227,6 +214,12 @@ def _pg_prepare(port: int, owner: pwd.struct_passwd, site: PgSite) -> None:
 
 def _pg_start(bindir: Path, port: int, timeout: float, site: PgSite) -> int:
     """pg_ctl start; return the postmaster's pid."""
+    stale = _postmaster_pid(site)  # a killed postmaster's, still in its file
+    # Until init reaps it, a killed postmaster is a zombie whose pid PostgreSQL's lock-file
+    # check takes for a running postmaster: wait until the pid is gone.
+    gone = time.monotonic() + 10
+    while stale is not None and Path(f"/proc/{stale}").exists() and time.monotonic() < gone:
+        time.sleep(0.1)
     step(f"{site.comp.name}: starting on {HOST}:{port}")
     run(
         [
@@ -243,13 +236,13 @@ def _pg_start(bindir: Path, port: int, timeout: float, site: PgSite) -> int:
         cwd=site.home,
         timeout=60,
     )
-    # postmaster.pid appears a moment after pg_ctl returns
+    # postmaster.pid appears (or is rewritten) a moment after pg_ctl returns
     pid = None
     deadline = time.monotonic() + timeout
     while pid is None and time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int((site.data / "postmaster.pid").read_text().splitlines()[0])
-        if pid is None:
+        pid = _postmaster_pid(site)
+        if pid is None or pid == stale:
+            pid = None
             time.sleep(0.1)
     if pid is None:
         raise Failure(
@@ -259,33 +252,10 @@ def _pg_start(bindir: Path, port: int, timeout: float, site: PgSite) -> int:
     return pid
 
 
-def _client(tool: str, port: int) -> list[str]:
-    """A PostgreSQL client program connecting to the cluster's `postgres` database."""
-    bindir = pg_bindir()
-    program = str(bindir / tool) if bindir else tool
-    return [program, "-h", HOST, "-p", str(port), "-U", PG_USER, "-d", "postgres"]
-
-
-def pg_isready(port: int) -> bool:
-    cmd = [*_client("pg_isready", port), "-q", "-t", "2"]
-    return (
-        subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        ).returncode
-        == 0
-    )
-
-
-def pg_ensure_db(port: int) -> None:
-    base = [*_client("psql", port), "-X", "-q", "-t", "-A"]
-    out = run(
-        [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
-        "psql",
-        timeout=30,
-    )
-    if out.strip() != "1":
-        step(f"postgres: creating database {PG_DATABASE}")
-        run([*base, "-c", f'CREATE DATABASE "{PG_DATABASE}"'], "create database", timeout=30)
+def _postmaster_pid(site: PgSite) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((site.data / "postmaster.pid").read_text().splitlines()[0])
+    return None
 
 
 def pg_down(kill: bool = False, *, site: PgSite = MAIN_PG) -> None:
