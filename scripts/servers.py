@@ -9,12 +9,15 @@ Standard library only (Python 3.11). All state lives in the git-ignored folder
     .local/kafka/<instance>/     server.properties, instance.json, data/ (KRaft log dirs)
     .local/pg/data/              PostgreSQL cluster (owned by the postgres user when run as root)
     .local/run/                  <name>.pid, <name>.log, lock files
+    .local/db/<instance>/        a named PostgreSQL + FerretDB pair (pg/data, pid, log, ports)
 
 Usage:
     scripts/servers.py up | down | status | env
     scripts/servers.py kafka up|down|status [--instance NAME] [--port P] [--controller-port C]
     scripts/servers.py postgres up|down|status
     scripts/servers.py ferretdb up|down|status
+    scripts/servers.py db up|down|status --instance NAME [--pg-port P --port F]
+                                         [--only postgres|ferretdb] [--kill]
 
 Ports (all on 127.0.0.1) come from KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
 PG_PORT (15432) and FERRETDB_PORT (27018). Readiness is polled (SERVERS_TIMEOUT, default 60 s).

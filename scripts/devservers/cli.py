@@ -1,7 +1,7 @@
 """Local servers without Docker: PostgreSQL, FerretDB (MongoDB wire protocol) and Kafka.
 
 The command line of scripts/servers.py: `up`, `down`, `status`, `env` over all three servers,
-and `kafka|postgres|ferretdb up|down|status` for one of them.
+`kafka|postgres|ferretdb up|down|status` for one of them, and `db` for a named database pair.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .common import (
     port_open,
     say,
 )
+from .dbinstances import add_db_parser, db_command, db_down, db_instances, db_status_rows
 from .ferretdb import FERRETDB, ferretdb_down, ferretdb_up, mongo_ping
 from .kafka import (
     kafka_component,
@@ -34,7 +35,8 @@ from .kafka import (
     kafka_probe,
     kafka_up,
 )
-from .postgres import PG, pg_down, pg_isready, pg_up
+from .pg_client import pg_isready
+from .postgres import PG, pg_down, pg_up
 from .process import Component
 
 Row = tuple[str, str, str, str]
@@ -91,6 +93,9 @@ def status() -> int:
         kport = int(found)
         probe = functools.partial(kafka_probe, kport)
         checked.append(status_row(comp, kport, probe, f"{HOST}:{kport}", inst == MAIN))
+    for db in db_instances():
+        for half, port, answers, address in db_status_rows(db):
+            checked.append(status_row(half, port, answers, address, False))
     rows = [row for row, _ in checked]
     width = max(len(r[0]) for r in rows)
     for name, state, pid, addr in rows:
@@ -127,6 +132,8 @@ def down_all(kill: bool = False) -> None:
     instances = kafka_instances()
     for inst in instances or [MAIN]:
         kafka_down(inst, kill=kill)
+    for db in db_instances():
+        db_down(db, kill=kill)
     ferretdb_down(kill=kill)
     pg_down(kill=kill)
 
@@ -228,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--kill", action="store_true", help="down: SIGKILL at once (simulates a crash)"
         )
+    add_db_parser(sub)
     return parser
 
 
@@ -246,6 +254,8 @@ def run_command(args: argparse.Namespace) -> int:
         return postgres_command(args)
     elif args.command == "ferretdb":
         return ferretdb_command(args)
+    elif args.command == "db":
+        return db_command(args)
     return 0
 
 

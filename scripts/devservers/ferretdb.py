@@ -135,49 +135,56 @@ def ferretdb_build() -> None:
     step(f"ferretdb: built in {time.monotonic() - t0:.1f} s")
 
 
-def ferretdb_up(timeout: float, pg_port: int | None = None) -> int:
+def ferretdb_up(
+    timeout: float,
+    pg_port: int | None = None,
+    *,
+    comp: Component = FERRETDB,
+    port: int | None = None,
+) -> int:
+    """Start (or reuse) FerretDB `comp` on its PostgreSQL (the main one: on FERRETDB_PORT)."""
     if pg_port is None:  # FerretDB needs its PostgreSQL
         pg_port = pg_up(timeout)
-    port = env_port("FERRETDB_PORT", 27018)
-    with locked("ferretdb"):
-        pid = FERRETDB.pid()
+    port = port or env_port("FERRETDB_PORT", 27018)
+    with locked(comp.name):
+        pid = comp.pid()
         if pid is not None:
-            return _ferretdb_running(pid, port, pg_port, timeout)
-        FERRETDB.clear_stale()
+            return _ferretdb_running(comp, pid, port, pg_port, timeout)
+        comp.clear_stale()
         if port_open(port):
             raise Failure(
-                f"ferretdb: port {HOST}:{port} is already used by a process "
-                "this script did not start (set FERRETDB_PORT)"
+                f"{comp.name}: port {HOST}:{port} is already used by a process "
+                "this script did not start (choose another port)"
             )
         with locked("ferretdb-build"):
             ferretdb_build()
         t0 = time.monotonic()
         url = f"postgres://{PG_USER}@{HOST}:{pg_port}/{PG_DATABASE}"
-        step(f"ferretdb: starting on {HOST}:{port}")
+        step(f"{comp.name}: starting on {HOST}:{port}")
         proc = spawn(
-            FERRETDB,
+            comp,
             [str(FERRETDB_BIN), "-listen", f"{HOST}:{port}", "-postgresql-url", url],
             cwd=LOCAL,
         )
-        FERRETDB.save(proc.pid, port=port, pg_port=pg_port)
-        wait_ready(FERRETDB, lambda: mongo_ping(port), timeout, proc=proc)
+        comp.save(proc.pid, port=port, pg_port=pg_port)
+        wait_ready(comp, lambda: mongo_ping(port), timeout, proc=proc)
         say(
-            f"ferretdb: ready in {time.monotonic() - t0:.1f} s "
+            f"{comp.name}: ready in {time.monotonic() - t0:.1f} s "
             f"(pid {proc.pid}, mongodb://{HOST}:{port}/)"
         )
         return port
 
 
-def _ferretdb_running(pid: int, port: int, pg_port: int, timeout: float) -> int:
+def _ferretdb_running(comp: Component, pid: int, port: int, pg_port: int, timeout: float) -> int:
     """ferretdb_up when ours is alive: check its ports, wait until it answers."""
-    st = FERRETDB.state()
+    st = comp.state()
     if st.get("port") != port or st.get("pg_port") != pg_port:
         raise Failure(
-            f"ferretdb is running on port {st.get('port')} (postgres {st.get('pg_port')}), "
-            f"not {port} (postgres {pg_port}): run `servers.py ferretdb down` first"
+            f"{comp.name} is running on port {st.get('port')} (postgres {st.get('pg_port')}), "
+            f"not {port} (postgres {pg_port}): stop it first"
         )
     reuse_running(
-        FERRETDB,
+        comp,
         pid=pid,
         probe=lambda: mongo_ping(port),
         where=f"mongodb://{HOST}:{port}/",
@@ -186,6 +193,7 @@ def _ferretdb_running(pid: int, port: int, pg_port: int, timeout: float) -> int:
     return port
 
 
-def ferretdb_down(kill: bool = False) -> None:
-    with locked("ferretdb"):
-        stop_component(FERRETDB, kill=kill)
+def ferretdb_down(kill: bool = False, *, comp: Component = FERRETDB) -> None:
+    """Stop FerretDB `comp` (SIGTERM, or SIGKILL with `kill`)."""
+    with locked(comp.name):
+        stop_component(comp, kill=kill)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import shutil
 import signal
-import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .common import (
     HOST,
     PG_DATA,
-    PG_DATABASE,
     PG_HOME,
     PG_USER,
     Failure,
@@ -28,20 +26,25 @@ from .common import (
     tail,
     write_atomic,
 )
+from .pg_client import pg_bindir, pg_ensure_db, pg_isready
 from .process import Component, stop_component, wait_ready
 
 PG = Component("postgres", marker=str(PG_DATA), kind="postgres")
 
 
-def pg_bindir() -> Path | None:
-    found = []
-    for initdb in Path("/usr/lib/postgresql").glob("*/bin/initdb"):
-        with contextlib.suppress(ValueError):
-            found.append((int(initdb.parent.parent.name), initdb.parent))
-    if found:
-        return max(found)[1]
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path else None
+@dataclass(frozen=True)
+class PgSite:
+    """Where one PostgreSQL cluster lives: its process (pid file, log) and its folder."""
+
+    comp: Component
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+
+MAIN_PG = PgSite(PG, PG_HOME)
 
 
 def pg_ensure_installed() -> Path:
@@ -90,12 +93,12 @@ def pg_owner() -> pwd.struct_passwd:
     return pwd.getpwuid(os.geteuid())
 
 
-def pg_make_traversable(owner: pwd.struct_passwd) -> None:
+def pg_make_traversable(owner: pwd.struct_passwd, home: Path) -> None:
     """The cluster owner must reach .local/pg: add o+x where a path component lacks it."""
     if os.geteuid() != 0:
         return
     groups = {g for g in os.getgrouplist(owner.pw_name, owner.pw_gid)}
-    for d in reversed([PG_HOME, *PG_HOME.parents]):
+    for d in reversed([home, *home.parents]):
         st = d.stat()
         if st.st_uid == owner.pw_uid:
             ok = st.st_mode & 0o100
@@ -104,7 +107,7 @@ def pg_make_traversable(owner: pwd.struct_passwd) -> None:
         else:
             ok = st.st_mode & 0o001
         if not ok:
-            step(f"postgres: chmod o+x {d} (so user {owner.pw_name} can reach {PG_DATA})")
+            step(f"postgres: chmod o+x {d} (so user {owner.pw_name} can reach {home})")
             os.chmod(d, st.st_mode | 0o001)
 
 
@@ -119,65 +122,64 @@ def pg_conf(port: int) -> str:
     )
 
 
-def pg_up(timeout: float) -> int:
-    port = env_port("PG_PORT", 15432)
-    with locked("postgres"):
+def pg_up(timeout: float, *, site: PgSite = MAIN_PG, port: int | None = None) -> int:
+    """Start (or reuse) the cluster of `site` (the main one: on PG_PORT); return its port."""
+    port = port or env_port("PG_PORT", 15432)
+    name = site.comp.name
+    with locked(name):
         ensure_dirs()
-        pid = PG.pid()
+        pid = site.comp.pid()
         if pid is not None:
-            return _pg_running(pid, port, timeout)
-        PG.clear_stale()
+            return _pg_running(site, pid, port, timeout)
+        site.comp.clear_stale()
         if port_open(port):
             raise Failure(
-                f"postgres: port {HOST}:{port} is already used by a process "
-                "this script did not start (set PG_PORT)"
+                f"{name}: port {HOST}:{port} is already used by a process "
+                "this script did not start (choose another port)"
             )
 
         bindir = pg_ensure_installed()
         owner = pg_owner()
-        PG_HOME.mkdir(parents=True, exist_ok=True)
-        pg_make_traversable(owner)
+        site.home.mkdir(parents=True, exist_ok=True)
+        pg_make_traversable(owner, site.home)
         t0 = time.monotonic()
-        if not (PG_DATA / "PG_VERSION").exists():
-            _pg_initdb(bindir, owner)
-        _pg_prepare(port, owner)
-        pid = _pg_start(bindir, port, timeout)
-        PG.save(pid, port=port, data=str(PG_DATA))
-        wait_ready(PG, lambda: pg_isready(port), timeout, pid=pid)
+        if not (site.data / "PG_VERSION").exists():
+            _pg_initdb(bindir, owner, site)
+        _pg_prepare(port, owner, site)
+        pid = _pg_start(bindir, port, timeout, site)
+        site.comp.save(pid, port=port, data=str(site.data))
+        wait_ready(site.comp, lambda: pg_isready(port), timeout, pid=pid)
         pg_ensure_db(port)
-        say(f"postgres: ready in {time.monotonic() - t0:.1f} s (pid {pid}, {HOST}:{port})")
+        say(f"{name}: ready in {time.monotonic() - t0:.1f} s (pid {pid}, {HOST}:{port})")
         return port
 
 
-def _pg_running(pid: int, port: int, timeout: float) -> int:
+def _pg_running(site: PgSite, pid: int, port: int, timeout: float) -> int:
     """pg_up when our postmaster is alive: check its port, wait until it answers."""
-    running = PG.state().get("port")
+    running = site.comp.state().get("port")
     if running != port:
-        raise Failure(
-            f"postgres is running on port {running}, not {port}: "
-            "run `servers.py postgres down` first"
-        )
+        raise Failure(f"{site.comp.name} is running on port {running}, not {port}: stop it first")
     if pg_isready(port):
-        say(f"postgres: already running (pid {pid}, {HOST}:{port})")
+        say(f"{site.comp.name}: already running (pid {pid}, {HOST}:{port})")
         pg_ensure_db(port)
         return port
-    step(f"postgres: pid {pid} alive but not answering yet, waiting ...")
-    wait_ready(PG, lambda: pg_isready(port), timeout, pid=pid)
+    step(f"{site.comp.name}: pid {pid} alive but not answering yet, waiting ...")
+    wait_ready(site.comp, lambda: pg_isready(port), timeout, pid=pid)
     pg_ensure_db(port)
     return port
 
 
-def _pg_initdb(bindir: Path, owner: pwd.struct_passwd) -> None:
-    step(f"postgres: initdb {PG_DATA}")
-    PG_DATA.mkdir(parents=True, exist_ok=True)
-    os.chown(PG_DATA, owner.pw_uid, owner.pw_gid)
-    os.chmod(PG_DATA, 0o700)
+def _pg_initdb(bindir: Path, owner: pwd.struct_passwd, site: PgSite) -> None:
+    step(f"{site.comp.name}: initdb {site.data}")
+    site.data.mkdir(parents=True, exist_ok=True)
+    os.chown(site.data, owner.pw_uid, owner.pw_gid)
+    os.chmod(site.data, 0o700)
     run(
         [
             *pg_as_user(),
             str(bindir / "initdb"),
             "-D",
-            str(PG_DATA),
+            str(site.data),
             "-U",
             PG_USER,
             "--auth-local=trust",
@@ -187,91 +189,77 @@ def _pg_initdb(bindir: Path, owner: pwd.struct_passwd) -> None:
             "--locale=C",
         ],
         "initdb",
-        cwd=PG_HOME,
+        cwd=site.home,
         timeout=300,
     )
-    with open(PG_DATA / "postgresql.conf", "a") as f:
+    with open(site.data / "postgresql.conf", "a") as f:
         f.write("\ninclude_if_exists = 'servers_local.conf'\n")
 
 
-def _pg_prepare(port: int, owner: pwd.struct_passwd) -> None:
+def _pg_prepare(port: int, owner: pwd.struct_passwd, site: PgSite) -> None:
     """Write servers_local.conf and open the log for the cluster owner."""
-    local_conf = PG_DATA / "servers_local.conf"
+    local_conf = site.data / "servers_local.conf"
     write_atomic(local_conf, pg_conf(port))
     os.chown(local_conf, owner.pw_uid, owner.pw_gid)
     # pg_ctl appends to the log as the cluster owner
-    PG.logfile.touch()
-    os.chown(PG.logfile, owner.pw_uid, owner.pw_gid)
-    with open(PG.logfile, "a") as f:
+    log = site.comp.logfile
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    os.chown(log, owner.pw_uid, owner.pw_gid)
+    with open(log, "a") as f:
         f.write(
             f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting postgres on {HOST}:{port}\n"
         )
 
 
-def _pg_start(bindir: Path, port: int, timeout: float) -> int:
+def _pg_start(bindir: Path, port: int, timeout: float, site: PgSite) -> int:
     """pg_ctl start; return the postmaster's pid."""
-    step(f"postgres: starting on {HOST}:{port}")
+    stale = _postmaster_pid(site)  # a killed postmaster's, still in its file
+    # Until init reaps it, a killed postmaster is a zombie whose pid PostgreSQL's lock-file
+    # check takes for a running postmaster: wait until the pid is gone.
+    gone = time.monotonic() + 10
+    while stale is not None and Path(f"/proc/{stale}").exists() and time.monotonic() < gone:
+        time.sleep(0.1)
+    step(f"{site.comp.name}: starting on {HOST}:{port}")
     run(
         [
             *pg_as_user(),
             str(bindir / "pg_ctl"),
             "-D",
-            str(PG_DATA),
+            str(site.data),
             "-l",
-            str(PG.logfile),
+            str(site.comp.logfile),
             "-W",
             "start",
         ],
         "pg_ctl start",
-        cwd=PG_HOME,
+        cwd=site.home,
         timeout=60,
     )
-    # postmaster.pid appears a moment after pg_ctl returns
+    # postmaster.pid appears (or is rewritten) a moment after pg_ctl returns
     pid = None
     deadline = time.monotonic() + timeout
     while pid is None and time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int((PG_DATA / "postmaster.pid").read_text().splitlines()[0])
-        if pid is None:
+        pid = _postmaster_pid(site)
+        if pid is None or pid == stale:
+            pid = None
             time.sleep(0.1)
     if pid is None:
         raise Failure(
-            f"postgres: no postmaster.pid after {timeout:.0f} s. "
-            f"Last lines of {PG.logfile}:\n{tail(PG.logfile)}"
+            f"{site.comp.name}: no postmaster.pid after {timeout:.0f} s. "
+            f"Last lines of {site.comp.logfile}:\n{tail(site.comp.logfile)}"
         )
     return pid
 
 
-def _client(tool: str, port: int) -> list[str]:
-    """A PostgreSQL client program connecting to the cluster's `postgres` database."""
-    bindir = pg_bindir()
-    program = str(bindir / tool) if bindir else tool
-    return [program, "-h", HOST, "-p", str(port), "-U", PG_USER, "-d", "postgres"]
+def _postmaster_pid(site: PgSite) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((site.data / "postmaster.pid").read_text().splitlines()[0])
+    return None
 
 
-def pg_isready(port: int) -> bool:
-    cmd = [*_client("pg_isready", port), "-q", "-t", "2"]
-    return (
-        subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        ).returncode
-        == 0
-    )
-
-
-def pg_ensure_db(port: int) -> None:
-    base = [*_client("psql", port), "-X", "-q", "-t", "-A"]
-    out = run(
-        [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
-        "psql",
-        timeout=30,
-    )
-    if out.strip() != "1":
-        step(f"postgres: creating database {PG_DATABASE}")
-        run([*base, "-c", f'CREATE DATABASE "{PG_DATABASE}"'], "create database", timeout=30)
-
-
-def pg_down(kill: bool = False) -> None:
-    with locked("postgres"):
+def pg_down(kill: bool = False, *, site: PgSite = MAIN_PG) -> None:
+    """Stop the cluster of `site` (fast shutdown, or SIGKILL with `kill`)."""
+    with locked(site.comp.name):
         # SIGINT is PostgreSQL's "fast" shutdown (SIGTERM waits for every client to leave).
-        stop_component(PG, sig=signal.SIGINT, kill=kill)
+        stop_component(site.comp, sig=signal.SIGINT, kill=kill)

@@ -47,18 +47,19 @@ class Component:
     name: str  # e.g. "postgres", "ferretdb", "kafka-main"
     marker: str  # a string its command line must contain (guards against pid reuse)
     kind: str  # "postgres" | "ferretdb" | "kafka"
+    run_dir: Path = RUN  # its pid, state and log files (a database instance has its own)
 
     @property
     def pidfile(self) -> Path:
-        return RUN / f"{self.name}.pid"
+        return self.run_dir / f"{self.name}.pid"
 
     @property
     def logfile(self) -> Path:
-        return RUN / f"{self.name}.log"
+        return self.run_dir / f"{self.name}.log"
 
     @property
     def statefile(self) -> Path:
-        return RUN / f"{self.name}.json"
+        return self.run_dir / f"{self.name}.json"
 
     def state(self) -> dict[str, Any]:
         try:
@@ -68,6 +69,7 @@ class Component:
             return {}
 
     def save(self, pid: int, **info: Any) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.pidfile, f"{pid}\n")
         write_atomic(self.statefile, json.dumps({"pid": pid, **info}, indent=2) + "\n")
 

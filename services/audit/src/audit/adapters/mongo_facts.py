@@ -47,11 +47,32 @@ def page_id(event_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:32]
 
 
+PAGE_KEY_BYTES = 2000
+"""FerretDB on PostgreSQL indexes a page's whole key list as one btree row of at most 2,704
+bytes (about 67 UUID-length keys; past it every insert of the page fails, and the batch with
+it, for good): a page lists at most this many bytes of keys (each counted with 4 more)."""
+
+
 def _page(key: str, keys: Sequence[str], rows: list[Document]) -> list[Document]:
-    """One page of rows (none when there are no rows)."""
-    if not rows:
-        return []
-    return [{"_id": page_id([r["id"] for r in rows]), key: sorted(set(keys)), **_pack(rows)}]
+    """The rows (`keys[i]` is `rows[i]`'s) as pages whose key lists stay under the index's row
+    limit, in order, so the same batch always makes the same pages (none without rows)."""
+    pages: list[Document] = []
+    group: list[Document] = []
+    listed: set[str] = set()
+    size = 0
+    for k, row in zip(keys, rows, strict=True):
+        cost = 0 if k in listed else len(k.encode()) + 4
+        if group and size + cost > PAGE_KEY_BYTES:
+            pages.append(_one_page(key, listed, group))
+            group, listed, size, cost = [], set(), 0, len(k.encode()) + 4
+        group.append(row)
+        listed.add(k)
+        size += cost
+    return [*pages, _one_page(key, listed, group)] if group else pages
+
+
+def _one_page(key: str, listed: set[str], rows: list[Document]) -> Document:
+    return {"_id": page_id([r["id"] for r in rows]), key: sorted(listed), **_pack(rows)}
 
 
 def _pack(rows: list[Document]) -> Document:
