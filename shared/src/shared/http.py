@@ -14,6 +14,12 @@ from pydantic import BaseModel
 from shared.logging import redact
 
 
+class Problem(BaseModel):
+    """Why a request was refused: the body of every 4xx and 503 (FastAPI's `HTTPException`)."""
+
+    detail: str
+
+
 class Health(BaseModel):
     """Liveness or readiness, with each dependency's answer and why any of them failed."""
 

@@ -11,6 +11,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 
 from audit.bootstrap import Container
+from audit.entrypoints.schemas import (
+    CheckpointPublic,
+    ConsistencyPublic,
+    InclusionPublic,
+    KeyPublic,
+    KeysPublic,
+    Problem,
+)
 from audit.service.proofs import AUDITOR, NotCovered, NotFound, Reader, checkpoint_json
 from audit.service.reports import access_report
 from audit.verify.checkpoint import key_id
@@ -20,8 +28,11 @@ from shared.user_tokens import InvalidUserToken, KeysUnavailable
 router = APIRouter()
 Checkpoint = Annotated[str | None, Query(max_length=100, pattern=r"^[0-9a-f]{1,64}$")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such entry, checkpoint or shard"},
-    409: {"description": "not covered by that checkpoint yet; ask for a later one"},
+    404: {"model": Problem, "description": "no such entry, checkpoint or shard"},
+    409: {
+        "model": Problem,
+        "description": "not covered by that checkpoint yet; ask for a later one",
+    },
 }
 
 
@@ -39,37 +50,38 @@ def _problem(exc: Exception) -> HTTPException:
 
 
 @router.get("/ledger/keys", tags=["ledger"])
-async def keys(c: Deps) -> dict[str, Any]:
+async def keys(c: Deps) -> KeysPublic:
     """Every Ed25519 public key a stored checkpoint may be signed with (raw 32 bytes, base64):
     the current one, which signs new checkpoints, and the retired ones still needed."""
     current = key_id(c.public_key)
-    return {
-        "keys": [
-            {
-                "key_id": kid,
-                "algorithm": "Ed25519",
-                "public_key": b64encode(_raw(key)),
-                "status": "current" if kid == current else "retired",
-            }
+    return KeysPublic(
+        keys=[
+            KeyPublic(
+                key_id=kid,
+                algorithm="Ed25519",
+                public_key=b64encode(_raw(key)),
+                status="current" if kid == current else "retired",
+            )
             for kid, key in c.public_keys().items()
         ]
-    }
+    )
 
 
 @router.get("/ledger/checkpoints/latest", tags=["ledger"], responses=_ERRORS)
-async def latest_checkpoint(c: Deps) -> dict[str, Any]:
+async def latest_checkpoint(c: Deps) -> CheckpointPublic:
     """The newest signed checkpoint over every shard."""
     try:
-        return checkpoint_json(await c.proofs.checkpoint(None))
+        return CheckpointPublic.model_validate(checkpoint_json(await c.proofs.checkpoint(None)))
     except NotFound as exc:
         raise _problem(exc) from exc
 
 
 @router.get("/ledger/checkpoints/{checkpoint_id}", tags=["ledger"], responses=_ERRORS)
-async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
+async def checkpoint(c: Deps, checkpoint_id: str) -> CheckpointPublic:
     """One signed checkpoint by id."""
     try:
-        return checkpoint_json(await c.proofs.checkpoint(checkpoint_id))
+        stored = await c.proofs.checkpoint(checkpoint_id)
+        return CheckpointPublic.model_validate(checkpoint_json(stored))
     except NotFound as exc:
         raise _problem(exc) from exc
 
@@ -77,11 +89,13 @@ async def checkpoint(c: Deps, checkpoint_id: str) -> dict[str, Any]:
 _CHALLENGE = {"WWW-Authenticate": {"schema": {"type": "string"}}}
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {
+        "model": Problem,
         "description": "no Bearer token, or one that is malformed, expired, not signed by auth or "
         "not for this service; also any user token where no user-token keys are configured",
         "headers": _CHALLENGE,
     },
     503: {
+        "model": Problem,
         "description": "a well-formed user token, but auth's keys could not be fetched yet",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     },
@@ -139,18 +153,19 @@ async def inclusion(
     event_id: str,
     checkpoint_id: Checkpoint = None,
     subject: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> InclusionPublic:
     """An entry with its inclusion proof against a checkpoint (default: the latest); giving
     the event's subject (its Kafka key) narrows the search to one partition's shards. An
     auditor reads every entry; a user, with their session token, the entries about them (any
     other is not found)."""
     partition = c.progress.partition(subject) if subject else None
     try:
-        return await c.proofs.inclusion(
+        found = await c.proofs.inclusion(
             event_id, checkpoint_id=checkpoint_id, partition=partition, reader=reader
         )
     except (NotFound, NotCovered) as exc:
         raise _problem(exc) from exc
+    return InclusionPublic.model_validate(found)
 
 
 @router.get("/ledger/consistency", tags=["ledger"], responses=_ERRORS)
@@ -159,12 +174,13 @@ async def consistency(
     old: Annotated[str, Query(max_length=64, pattern=r"^[0-9a-f]{1,64}$")],
     new: Annotated[str, Query(max_length=64, pattern=r"^[0-9a-f]{1,64}$")],
     shard: Annotated[str, Query(max_length=200, pattern=r"^[!-~]+$")],
-) -> dict[str, Any]:
+) -> ConsistencyPublic:
     """A consistency proof for one shard between two checkpoints."""
     try:
-        return await c.proofs.consistency(old_id=old, new_id=new, shard=shard)
+        found = await c.proofs.consistency(old_id=old, new_id=new, shard=shard)
     except (NotFound, NotCovered) as exc:
         raise _problem(exc) from exc
+    return ConsistencyPublic.model_validate(found)
 
 
 @router.get(

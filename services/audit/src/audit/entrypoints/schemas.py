@@ -1,0 +1,95 @@
+"""HTTP shapes of the audit service: what each route answers, as its OpenAPI document says.
+
+The proof shapes are the verifier's (`audit.verify`): exactly these members, bytes as padded
+base64, so a third party checks them without this code base.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.http import Problem
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyPublic(_Public):
+    """One checkpoint-signing key."""
+
+    key_id: str
+    algorithm: Literal["Ed25519"]
+    public_key: str
+    """The raw 32-byte Ed25519 public key, base64."""
+    status: Literal["current", "retired"]
+
+
+class KeysPublic(_Public):
+    """Every key a stored checkpoint may be signed with, the current one first."""
+
+    keys: list[KeyPublic]
+
+
+class ShardHeadPublic(_Public):
+    """A shard's size and root in a checkpoint."""
+
+    shard: str
+    size: int
+    root: str
+
+
+class SignedCheckpoint(_Public):
+    """The signed fields of a checkpoint (the verifier's shape)."""
+
+    origin: str
+    shards: list[ShardHeadPublic]
+    time: str
+    key_id: str
+    signature: str
+
+
+class CheckpointPublic(SignedCheckpoint):
+    """A checkpoint as served: its id and the signed fields."""
+
+    checkpoint_id: str
+
+
+class EntryPublic(_Public):
+    """A ledger entry: its place, its leaf hash and the exact stored bytes (base64)."""
+
+    id: str
+    shard: str
+    index: int
+    leaf_hash: str
+    data: str
+
+
+class InclusionPublic(_Public):
+    """An entry, its RFC 9162 inclusion path, and the checkpoint the path is for."""
+
+    entry: EntryPublic
+    proof: list[str]
+    checkpoint: SignedCheckpoint
+
+
+class ConsistencyPublic(_Public):
+    """An RFC 9162 consistency proof for one shard between two checkpoints."""
+
+    old: SignedCheckpoint
+    new: SignedCheckpoint
+    shard: str
+    proof: list[str]
+
+
+__all__ = [
+    "CheckpointPublic",
+    "ConsistencyPublic",
+    "InclusionPublic",
+    "KeyPublic",
+    "KeysPublic",
+    "Problem",
+    "SignedCheckpoint",
+]
