@@ -8,7 +8,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import CONSENTS, TRANSFERS, MongoFactStore, create_fact_indexes
-from audit.service.ingest import facts_of
+from audit.service.facts import facts_of
 from audit_events import granted, revoked, terms_updated, transfer
 from audit_testing import at, new_user
 from shared.events import make_event
