@@ -1,16 +1,22 @@
-"""Facts are stored a page per batch: each reader sees one row per event, only its own."""
+"""Facts are stored per user, keyed by `_id` only: many long user keys in one batch, exact
+times, redeliveries, two writers, and the judgement claim."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from audit.adapters.mongo_facts import CONSENTS, TRANSFERS, MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.domain.verdict import Verdict
 from audit.service.facts import facts_of
+from audit.service.ports import Judgement, VerdictState
 from audit_events import granted, revoked, terms_updated, transfer
-from audit_testing import at, new_user
+from audit_testing import at
 from shared.events import make_event
 from shared.events.envelope import EventData
 from shared.kafka.consumer import Delivery, Origin
@@ -18,56 +24,82 @@ from shared.kafka.consumer import Delivery, Origin
 pytestmark = pytest.mark.integration
 
 
-def delivery(data: EventData, offset: int) -> Delivery:
-    event = make_event(data, source="/test")
+def delivery(data: EventData, offset: int, **envelope: Any) -> Delivery:
+    event = make_event(data, source="/test").model_copy(update=envelope)
     return Delivery(
         event=event, origin=Origin("t", 0, offset, event.key(), 0), raw=event.to_bytes()
     )
 
 
-async def test_a_batch_is_a_page_per_kind_and_a_redelivery_adds_no_row(
+async def test_a_batch_of_300_uuid_users_is_stored_and_each_reads_only_their_own(
     db: AsyncDatabase[dict[str, Any]],
 ) -> None:
     await create_fact_indexes(db)
     facts = MongoFactStore(db, grace_s=0)
-    alice, bob, app = new_user(), new_user(), "app_pages"
-    batch = [
-        delivery(granted(alice, app), 0),
-        delivery(granted(bob, app), 1),
-        delivery(transfer(alice, app, when=at(5)), 2),
-        delivery(transfer(bob, app, when=at(4)), 3),
-        delivery(revoked(alice, app), 4),
-        delivery(transfer(alice, app, when=at(3)), 5),
-        delivery(terms_updated(app, new="t2"), 6),
+    users, app = [str(uuid.uuid4()) for _ in range(300)], "app_pages"
+    t0 = at(30)
+    batch = [delivery(granted(u, app), i, time=t0) for i, u in enumerate(users)]
+    batch += [
+        delivery(transfer(u, app, when=t0 + timedelta(microseconds=1)), 300 + i)
+        for i, u in enumerate(users)
     ]
-    await facts.add(facts_of(batch))
-    assert await db[CONSENTS].count_documents({}) == 1
-    assert await db[TRANSFERS].count_documents({}) == 1
-    # the same batch again, then a redelivery cut differently: no row twice
-    await facts.add(facts_of(batch))
-    await facts.add(facts_of(batch[2:4]))
-    assert await db[TRANSFERS].count_documents({}) == 2
+    batch.append(delivery(revoked(users[0], app), 600, time=t0 + timedelta(microseconds=1)))
+    batch.append(delivery(terms_updated(app, new="t2"), 601, time=t0))
+    await facts.add(facts_of(batch))  # the old layout failed here: an index row per page
+    await facts.add(facts_of(batch))  # redelivered whole, then cut differently
+    await facts.add(facts_of(batch[290:310]))
 
-    mine = await facts.transfers_of(alice)
-    assert [t.event_id for t in mine] == [batch[2].event.id, batch[5].event.id]
-    assert [t.event_id for t in await facts.transfers_of(bob)] == [batch[3].event.id]
-    both, _ = await facts.timelines(user_keys=[alice, bob], app_ids=[])
-    assert [c.kind for c in both[(alice, app)]] == ["granted", "revoked"]
-    assert [c.kind for c in both[(bob, app)]] == ["granted"]
-    assert (alice, "app_other") not in both
-    consents, terms = await facts.timelines(user_keys=[bob], app_ids=[app])
-    assert list(consents) == [(bob, app)]
-    assert [t.terms_version for t in terms[app]] == ["t2"]
-    # the batch's transfers are one pending page; the redelivery cut differently is another
-    pages = await facts.due(now=at(-1), limit=100)
-    assert sorted(len(p.transfers) for p in pages) == [2, 3]
-    transfers = {t.event_id for p in pages for t in p.transfers}
-    assert transfers == {d.event.id for d in batch if d.origin.offset in (2, 3, 5)}
-    assert await facts.due(now=at(10), limit=100) == []  # not yet past the grace period
-    # transfers the judge already has do not count toward the limit
-    oldest = await facts.due(now=at(-1), limit=1)
-    judged = {t.event_id for t in oldest[0].transfers}
-    assert len(await facts.due(now=at(-1), limit=1, judged=judged)) == 2
+    alice = await facts.user(users[0])
+    assert [t.event_id for t in alice.transfers] == [batch[300].event.id]
+    assert [(c.kind, c.at) for c in alice.consents[app]] == [
+        ("granted", t0),
+        ("revoked", t0 + timedelta(microseconds=1)),  # microseconds survive storage
+    ]
+    assert alice.verdicts == {}
+    assert not alice.judged
+    bob = await facts.user(users[1])
+    assert [c.kind for c in bob.consents[app]] == ["granted"]
+    assert [t.data["user_key"] for t in bob.transfers] == [users[1]]
+    assert [t.terms_version for t in (await facts.terms([app]))[app]] == ["t2"]
+    pages = await facts.due(now=at(-1), limit=10_000)
+    assert {w.user_key for p in pages for w in p.users} == set(users)
+    assert all(len(p.users) + len(p.terms) <= 200 for p in pages)
+    assert await facts.due(now=at(10), limit=100) == []
     for page in pages:
         await facts.forget_pending(page.page_id)
     assert await facts.due(now=at(-1), limit=100) == []
+
+
+async def test_two_writers_of_one_chain_lose_nothing_and_a_judgement_claims_the_end(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    one, two = MongoFactStore(db, grace_s=0), MongoFactStore(db, grace_s=0)
+    user, app = str(uuid.uuid4()), "app_claims"
+    sent = [delivery(transfer(user, app, when=at(60 - i)), i) for i in range(20)]
+
+    async def write(store: MongoFactStore, mine: list[Delivery]) -> None:
+        for d in mine:
+            await store.add(facts_of([d]))
+
+    await asyncio.gather(write(one, sent[::2]), write(two, sent[1::2]))
+    state = await one.user(user)
+    assert {t.event_id for t in state.transfers} == {d.event.id for d in sent}
+
+    verdicts = {t.event_id: VerdictState(Verdict.violation("no_consent")) for t in state.transfers}
+    claims = await asyncio.gather(
+        *(s.save_judgement(state, Judgement(verdicts, [b"x"])) for s in (one, two, one))
+    )
+    assert sorted(claims) == [False, False, True]  # exactly one claim of that place
+    judged = await two.user(user)
+    assert judged.judged
+    assert judged.unsent == [b"x"]
+    assert judged.verdicts == verdicts
+    await two.mark_sent(user, index=state.end)
+    assert (await one.user(user)).unsent == []
+
+    await one.add(facts_of([delivery(granted(user, app), 99)]))
+    later = await two.user(user)
+    assert not later.judged
+    assert later.verdicts == verdicts
+    assert not await one.save_judgement(judged, Judgement(verdicts, []))  # stale: loses
+    assert await one.save_judgement(later, Judgement(verdicts, []))

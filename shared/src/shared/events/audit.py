@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-Reason = Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import Identifier, Timestamp
 from shared.events.envelope import EventData
 from shared.topics import AUDIT_EVENTS
+
+Reason = Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
 
 
 class ShardHead(BaseModel):
