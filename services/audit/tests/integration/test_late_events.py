@@ -26,7 +26,7 @@ from shared.events import CloudEvent, EventData, make_event, parse
 from shared.events.audit import VerdictCorrected, ViolationDetected
 from shared.events.consent import ConsentGranted, ConsentRenewed
 from shared.events.transfer import TransferRecorded
-from shared.kafka.consumer import Delivery, Origin
+from shared.kafka.consumer import Origin, Received
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -132,7 +132,7 @@ async def read_in_random_order(
     topic: str,
     count: int,
     rng: random.Random,
-    handle: Callable[[list[Delivery]], Awaitable[None]],
+    handle: Callable[[list[Received]], Awaitable[None]],
 ) -> None:
     """Every record, in chunks of 1 to 40 from one randomly chosen partition at a time."""
     consumer = AIOKafkaConsumer(
@@ -143,15 +143,16 @@ async def read_in_random_order(
     )
     await consumer.start()
     try:
-        records: dict[int, list[Delivery]] = {}
+        records: dict[int, list[Received]] = {}
         while sum(len(r) for r in records.values()) < count:
             for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
                 for r in batch:
                     records.setdefault(tp.partition, []).append(
-                        Delivery(
+                        Received(
                             event=parse(r.value),
                             origin=Origin(topic, tp.partition, r.offset, r.key, r.timestamp),
                             raw=r.value,
+                            fault=None,
                         )
                     )
     finally:
@@ -190,7 +191,7 @@ async def test_late_shuffled_events_converge_and_each_change_is_published_once(
     published = Collecting()
     judges = [Judge(facts=s, publisher=published) for s in stores]  # two instances
 
-    async def handle(chunk: list[Delivery]) -> None:
+    async def handle(chunk: list[Received]) -> None:
         await ingest(chunk)
         await asyncio.gather(*(j.run_once() for j in judges))
 
