@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import bson
@@ -61,7 +61,8 @@ class Chains:
     def _collection(self, chain: str) -> AsyncCollection[Document]:
         return self._db[bucket_name(chain)]
 
-    def _saw(self, chain: str, end: int) -> None:
+    def remember(self, chain: str, end: int) -> None:
+        """Note that the chain reaches at least `end`."""
         if end > self._ends.get(chain, 0):
             self._ends[chain] = end
             self._ends.move_to_end(chain)
@@ -84,7 +85,7 @@ class Chains:
         while high - low > 1:
             middle = (low + high) // 2
             low, high = (middle, high) if await self._exists(chain, middle) else (low, middle)
-        self._saw(chain, high)
+        self.remember(chain, high)
         return high
 
     async def insert(self, chain: str, k: int, doc: Document) -> bool:
@@ -94,7 +95,7 @@ class Chains:
         except DuplicateKeyError:
             self._ends.pop(chain, None)
             return False
-        self._saw(chain, k + 1)
+        self.remember(chain, k + 1)
         return True
 
     async def append(self, docs: Mapping[str, Document]) -> None:
@@ -133,7 +134,7 @@ class Chains:
             clashed = {int(err["index"]) for err in errors}
         for i, (chain, k) in enumerate(places):
             if i not in clashed:
-                self._saw(chain, k + 1)
+                self.remember(chain, k + 1)
         return [places[i][0] for i in sorted(clashed)]
 
     async def read_back(
@@ -166,6 +167,6 @@ class Chains:
         """Set fields of a document this process claimed (its only writer)."""
         await self._collection(chain).update_one({"_id": f"{chain}:{k}"}, {"$set": dict(fields)})
 
-    def buckets(self) -> Iterable[str]:
-        """Every bucket collection name."""
-        return (f"facts_{b:02d}" for b in range(BUCKETS))
+    def remembered(self) -> int:
+        """How many chain ends this process remembers."""
+        return len(self._ends)
