@@ -1,5 +1,6 @@
 """Verdicts converge whatever the lateness and the order partitions are read in; each verdict
-change is published once, over many rounds, two judges and a restart (real Kafka, FerretDB)."""
+change is published once, over many rounds, two judges and a restart; replay reaches the same
+roots and verdicts (real Kafka, FerretDB)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
@@ -127,14 +129,8 @@ async def publish_shuffled(bootstrap: str, topic: str, events: list[CloudEvent[A
         await producer.stop()
 
 
-async def read_in_random_order(
-    bootstrap: str,
-    topic: str,
-    count: int,
-    rng: random.Random,
-    handle: Callable[[list[Received]], Awaitable[None]],
-) -> None:
-    """Every record, in chunks of 1 to 40 from one randomly chosen partition at a time."""
+async def read_all(bootstrap: str, topic: str, count: int) -> dict[int, list[Received]]:
+    """Every record of the topic, by partition."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -157,6 +153,16 @@ async def read_in_random_order(
                     )
     finally:
         await consumer.stop()
+    return records
+
+
+async def feed_in_random_order(
+    records: dict[int, list[Received]],
+    rng: random.Random,
+    handle: Callable[[list[Received]], Awaitable[None]],
+) -> None:
+    """Chunks of 1 to 40 records from one randomly chosen partition at a time."""
+    records = {p: list(r) for p, r in records.items()}
     while records:
         partition = rng.choice(sorted(records))
         size = rng.randint(1, 40)
@@ -177,6 +183,7 @@ def outcome_of(event: CloudEvent[Any]) -> str:
 async def test_late_shuffled_events_converge_and_each_change_is_published_once(
     servers: Servers,
     db: AsyncDatabase[dict[str, Any]],
+    mongo_client: AsyncMongoClient[dict[str, Any]],
     make_topic: Callable[..., Awaitable[str]],
 ) -> None:
     rng = random.Random(14)
@@ -195,7 +202,8 @@ async def test_late_shuffled_events_converge_and_each_change_is_published_once(
         await ingest(chunk)
         await asyncio.gather(*(j.run_once() for j in judges))
 
-    await read_in_random_order(servers.kafka, topic, len(events), rng, handle)
+    records = await read_all(servers.kafka, topic, len(events))
+    await feed_in_random_order(records, rng, handle)
     while sum(await asyncio.gather(*(j.run_once() for j in judges))):
         pass
     restarted = Judge(facts=MongoFactStore(db, grace_s=0), publisher=published)
@@ -223,3 +231,21 @@ async def test_late_shuffled_events_converge_and_each_change_is_published_once(
     assert {eid: o for eid, o in by_transfer.items() if o != want[eid]} == {}
     silent = [eid for eid, rule in want.items() if eid not in by_transfer]
     assert all(want[eid] == "covered" for eid in silent)
+
+    # replay: the same records, a partition at a time in big batches, into a fresh database
+    target = mongo_client[f"t_{uuid.uuid4().hex[:12]}"]
+    try:
+        replayed = MongoFactStore(target, grace_s=0)
+        again = LedgerIngest(ledger=MongoLedgerStore(target), facts=replayed)
+        for partition in sorted(records):
+            for start in range(0, len(records[partition]), 500):
+                await again(records[partition][start : start + 500])
+        while await Judge(facts=replayed, publisher=Collecting()).run_once(limit=5000):
+            pass
+        assert again.heads() == ingest.heads()
+        for user in users:
+            assert {eid: s.verdict for eid, s in (await replayed.user(user)).verdicts.items()} == {
+                eid: s.verdict for eid, s in (await stores[0].user(user)).verdicts.items()
+            }
+    finally:
+        await mongo_client.drop_database(target.name)
