@@ -101,6 +101,8 @@ class Chains:
     async def append(self, docs: Mapping[str, Document]) -> None:
         """Append one document to each chain (a bulk insert per bucket; clashes retried)."""
         todo = dict(docs)
+        if not todo:
+            return
         for _ in range(_ATTEMPTS):
             by_bucket: dict[str, list[tuple[str, int]]] = {}
             for chain in todo:

@@ -8,7 +8,7 @@ so far, each transfer's verdict and the events announcing what changed; its uniq
 the chain's end is the claim, so a reader stops reading back at the newest judgement, and a
 report or a timeline reads that user's own documents only. Times are integer microseconds
 (BSON datetimes keep milliseconds). The batch's work for the judge goes to `pending_verdicts`,
-pages of at most 200 items, deleted once judged.
+pages of at most 200 items, written with the facts and deleted once judged.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from audit.service.ports import (
     UserWork,
     VerdictState,
 )
+from shared.aio import settle
 from shared.mongo import Document, insert_many_once
 
 PENDING = "pending_verdicts"
@@ -75,8 +76,8 @@ class MongoFactStore:
         return self._chains.remembered()
 
     async def add(self, facts: Facts) -> None:
-        """Append the batch's rows to each user's and app's chain, then note the pending work
-        (after, so the judge never finds work whose facts are not stored)."""
+        """Append the batch's rows to each user's and app's chain and note the pending work,
+        concurrently (the judge keeps a page whose facts it cannot read yet)."""
         users: dict[str, dict[str, list[Document]]] = {}
         for c in facts.consents:
             rows = users.setdefault(c.user_key, {"consents": [], "transfers": []})
@@ -89,9 +90,9 @@ class MongoFactStore:
             apps.setdefault(r.app_id, []).append(_terms_row(r.fact))
         docs = {f"u:{u}": {"kind": FACTS, "z": pack(rows)} for u, rows in users.items()}
         docs.update({f"t:{a}": {"kind": TERMS, "z": pack({"terms": r})} for a, r in apps.items()})
-        if docs:
-            await self._chains.append(docs)
-        await insert_many_once(self._db[PENDING], self._pages(facts))
+        await settle(
+            self._chains.append(docs), insert_many_once(self._db[PENDING], self._pages(facts))
+        )
 
     def _pages(self, facts: Facts) -> list[Document]:
         """The work items of a batch, a page per 200 (a page's id derives from its events)."""

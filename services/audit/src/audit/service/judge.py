@@ -75,17 +75,24 @@ class Judge:
         again: set[str] = set()  # a judgement of theirs may predate these terms: judge anyway
         for app, at in {(t.app_id, t.at) for p in pages for t in p.terms}:
             again |= await self._facts.users_of_app(app, since=at - self._skew)
-        judged, undone = await self.judge_users(users | again, now=now, again=again)
-        done = [p for p in pages if not (undone and (p.terms or undone & _users(p)))]
+        judged, undone, states = await self.judge_users(users | again, now=now, again=again)
+        unread = {  # written with its facts: keep a page whose facts were not readable yet
+            p.page_id for p in pages for w in p.users if not _holds(states[w.user_key], w.moment)
+        }
+        done = [
+            p
+            for p in pages
+            if p.page_id not in unread and not (undone and (p.terms or undone & _users(p)))
+        ]
         for page in done:
             await self._facts.forget_pending(page.page_id)
         return judged + len(done)
 
     async def judge_users(
         self, users: Collection[str], *, now: datetime, again: Collection[str] = ()
-    ) -> tuple[int, set[str]]:
+    ) -> tuple[int, set[str], dict[str, UserFacts]]:
         """Judge these users (those in `again` even when nothing of theirs is new); returns
-        how many judgements were stored and the users to try again."""
+        how many judgements were stored, the users to try again, and what was read."""
         states = await asyncio.gather(*(self._read(u) for u in sorted(users)))
         busy = {s.user_key for s in states if self._busy(s, now)}
         todo = [
@@ -100,9 +107,8 @@ class Judge:
         await self._facts.note_transfers(new)
         terms = await self._facts.terms({t.data["app_id"] for s in todo for t in s.transfers})
         lost = await asyncio.gather(*(self._conclude(s, terms) for s in todo))
-        return len(todo) - sum(lost), busy | {
-            s.user_key for s, x in zip(todo, lost, strict=True) if x
-        }
+        retry = busy | {s.user_key for s, x in zip(todo, lost, strict=True) if x}
+        return len(todo) - sum(lost), retry, {s.user_key: s for s in states}
 
     async def _read(self, user_key: str) -> UserFacts:
         async with self._limit:
@@ -212,6 +218,13 @@ class Judge:
 
 def _users(page: PendingPage) -> set[str]:
     return {w.user_key for w in page.users}
+
+
+def _holds(state: UserFacts, moment: datetime) -> bool:
+    """Does the user's state hold a fact of this time (a page's latest one for the user)?"""
+    return any(t.at == moment for t in state.transfers) or any(
+        c.at == moment for facts in state.consents.values() for c in facts
+    )
 
 
 def _settled(state: UserFacts) -> bool:
