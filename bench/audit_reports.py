@@ -30,6 +30,7 @@ AREA = "B. audit"
 BATCH = 1000
 TARGET_TRANSFERS = 100
 REPEATS = 5
+JUDGE_BUDGET_S = 20.0
 _KINDS = (("transfer", 43.9), ("granted", 5), ("renewed", 2), ("revoked", 2), ("terms", 0.1))
 _OTHER = 100 - sum(w for _, w in _KINDS)  # logins, tokens, sounds: ledger entries, no facts
 
@@ -147,6 +148,35 @@ async def run_reports(env: BenchEnv, results: Results, *, events: int) -> None:
                 + ("this store knows the user's chain end" if mode == "warm" else "a new store"),
             )
     memory(results, store, count)
+    await judging(results, store)
+
+
+async def judging(results: Results, store: MongoFactStore) -> None:
+    """How many users a judge judges per second at this size (pending work of the build)."""
+    saved = 0
+    original = store.save_judgements
+
+    async def counting(judged: Any) -> list[bool]:
+        nonlocal saved
+        won = await original(judged)
+        saved += sum(won)
+        return won
+
+    setattr(store, "save_judgements", counting)  # noqa: B010 - count the judgements stored
+    judge = Judge(facts=store, publisher=CollectingPublisher())
+    started = time.perf_counter()
+    rounds = 0
+    while time.perf_counter() - started < JUDGE_BUDGET_S and await judge.run_once(limit=500):
+        rounds += 1
+    seconds = time.perf_counter() - started
+    results.add(
+        AREA,
+        "B6 judge: users judged per second (rounds of 500 items)",
+        rate(saved, seconds),
+        "users/s",
+        note=f"{saved:,} judgements in {rounds} rounds, {seconds:.1f} s (budget "
+        f"{JUDGE_BUDGET_S:.0f} s); ingest names about 350 users per 1,000 events",
+    )
 
 
 def memory(results: Results, store: MongoFactStore, events: int) -> None:

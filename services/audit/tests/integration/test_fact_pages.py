@@ -87,19 +87,19 @@ async def test_two_writers_of_one_chain_lose_nothing_and_a_judgement_claims_the_
 
     verdicts = {t.event_id: VerdictState(Verdict.violation("no_consent")) for t in state.transfers}
     claims = await asyncio.gather(
-        *(s.save_judgement(state, Judgement(verdicts, [b"x"])) for s in (one, two, one))
+        *(s.save_judgements([(state, Judgement(verdicts, [b"x"]))]) for s in (one, two, one))
     )
-    assert sorted(claims) == [False, False, True]  # exactly one claim of that place
+    assert sorted(c for [c] in claims) == [False, False, True]  # one claim of that place
     judged = await two.user(user)
     assert judged.judged
     assert judged.unsent == [b"x"]
     assert judged.verdicts == verdicts
-    await two.mark_sent(user, index=state.end)
+    await two.mark_sent([(user, state.end)])
     assert (await one.user(user)).unsent == []
 
     await one.add(facts_of([delivery(granted(user, app), 99)]))
     later = await two.user(user)
     assert not later.judged
     assert later.verdicts == verdicts
-    assert not await one.save_judgement(judged, Judgement(verdicts, []))  # stale: loses
-    assert await one.save_judgement(later, Judgement(verdicts, []))
+    assert await one.save_judgements([(judged, Judgement(verdicts, []))]) == [False]  # stale
+    assert await one.save_judgements([(later, Judgement(verdicts, []))]) == [True]

@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import bson
 from bson.codec_options import CodecOptions
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared.mongo import DUPLICATE_KEY, Document
 
@@ -73,9 +72,12 @@ class Chains:
         found = await self._collection(chain).find_one({"_id": f"{chain}:{k}"}, {"_id": 1})
         return found is not None
 
-    async def end(self, chain: str) -> int:
-        """The first free place: probes forward from the remembered end, galloping."""
+    async def end(self, chain: str, *, probe: bool = True) -> int:
+        """The first free place: probes forward from the remembered end, galloping (without
+        `probe`, a remembered end is taken as it is: a writer at it then finds out)."""
         low = self._ends.get(chain, 0)
+        if not probe and chain in self._ends:
+            return low
         if not await self._exists(chain, low):
             return low
         step = 1
@@ -88,56 +90,51 @@ class Chains:
         self.remember(chain, high)
         return high
 
-    async def insert(self, chain: str, k: int, doc: Document) -> bool:
-        """Put `doc` at place k; False when that place was taken."""
-        try:
-            await self._collection(chain).insert_one({**doc, "_id": f"{chain}:{k}"})
-        except DuplicateKeyError:
-            self._ends.pop(chain, None)
-            return False
-        self.remember(chain, k + 1)
-        return True
+    async def insert_at(self, places: Sequence[tuple[str, int, Document]]) -> list[bool]:
+        """Put each document at its chain's place k (a bulk insert per bucket); False where
+        that place was taken."""
+        by_bucket: dict[str, list[int]] = {}
+        for i, (chain, _, _) in enumerate(places):
+            by_bucket.setdefault(bucket_name(chain), []).append(i)
+        clashes = await asyncio.gather(
+            *(self._insert_bucket(name, [places[i] for i in ix]) for name, ix in by_bucket.items())
+        )
+        won = [True] * len(places)
+        for ix, clashed in zip(by_bucket.values(), clashes, strict=True):
+            for j in clashed:
+                won[ix[j]] = False
+        for chain, k, _ in places:
+            self.remember(chain, k + 1)  # taken by this insert or another: the end is past it
+        return won
 
     async def append(self, docs: Mapping[str, Document]) -> None:
         """Append one document to each chain (a bulk insert per bucket; clashes retried)."""
         todo = dict(docs)
-        if not todo:
-            return
         for _ in range(_ATTEMPTS):
-            by_bucket: dict[str, list[tuple[str, int]]] = {}
-            for chain in todo:
-                by_bucket.setdefault(bucket_name(chain), []).append(
-                    (chain, self._ends.get(chain, 0))
-                )
-            lost = await asyncio.gather(
-                *(self._append_bucket(name, places, todo) for name, places in by_bucket.items())
-            )
-            clashed = [chain for chains in lost for chain in chains]
-            if not clashed:
+            if not todo:
                 return
-            ends = await asyncio.gather(*(self.end(chain) for chain in clashed))
-            todo = {chain: todo[chain] for chain in clashed}
-            for chain, end in zip(clashed, ends, strict=True):
-                self._ends[chain] = end
-        raise RuntimeError(f"could not append to {len(todo)} fact chains")
+            places = [(chain, self._ends.get(chain, 0), doc) for chain, doc in todo.items()]
+            won = await self.insert_at(places)
+            todo = {
+                chain: todo[chain] for (chain, _, _), ok in zip(places, won, strict=True) if not ok
+            }
+            await asyncio.gather(*(self.end(chain) for chain in todo))
+        if todo:
+            raise RuntimeError(f"could not append to {len(todo)} fact chains")
 
-    async def _append_bucket(
-        self, name: str, places: list[tuple[str, int]], docs: Mapping[str, Document]
-    ) -> list[str]:
-        """Insert at the remembered ends; returns the chains whose place was taken."""
-        batch = [{**docs[chain], "_id": f"{chain}:{k}"} for chain, k in places]
-        clashed: set[int] = set()
+    async def _insert_bucket(
+        self, name: str, places: Sequence[tuple[str, int, Document]]
+    ) -> set[int]:
+        """Insert unordered; the positions whose `_id` was taken."""
+        batch = [{**doc, "_id": f"{chain}:{k}"} for chain, k, doc in places]
         try:
             await self._db[name].insert_many(batch, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(err.get("code") != DUPLICATE_KEY for err in errors):
                 raise
-            clashed = {int(err["index"]) for err in errors}
-        for i, (chain, k) in enumerate(places):
-            if i not in clashed:
-                self.remember(chain, k + 1)
-        return [places[i][0] for i in sorted(clashed)]
+            return {int(err["index"]) for err in errors}
+        return set()
 
     async def read_back(
         self, chain: str, *, end: int, until: Callable[[Document], bool] = lambda _: False
@@ -145,7 +142,7 @@ class Chains:
         """The chain's documents before `end`, newest first, back to (and with) the newest
         one `until` accepts (or to the start): read a few at a time, concurrently."""
         out: list[Document] = []
-        top, width = end, 4
+        top, width = end, 2  # usually the newest judgement is one or two back
         while top > 0:
             low = max(0, top - width)
             docs = await asyncio.gather(*(self._get(chain, k) for k in range(top - 1, low - 1, -1)))
@@ -158,16 +155,16 @@ class Chains:
             top, width = low, width * 2
         return out
 
-    async def read_all(self, chain: str) -> list[Document]:
-        """Every document of the chain, oldest first."""
-        return list(reversed(await self.read_back(chain, end=await self.end(chain))))
+    async def read_from(self, chain: str, start: int) -> tuple[int, list[Document]]:
+        """The chain's end and its documents from `start` to it, oldest first."""
+        end = await self.end(chain)
+        docs = await asyncio.gather(*(self._get(chain, k) for k in range(start, end)))
+        if any(d is None for d in docs):  # pragma: no cover - a chain has no gaps
+            raise RuntimeError(f"fact chain {chain} has a gap below {end}")
+        return end, [d for d in docs if d is not None]
 
     async def _get(self, chain: str, k: int) -> Document | None:
         return await self._collection(chain).find_one({"_id": f"{chain}:{k}"})
-
-    async def set_flag(self, chain: str, k: int, fields: Mapping[str, Any]) -> None:
-        """Set fields of a document this process claimed (its only writer)."""
-        await self._collection(chain).update_one({"_id": f"{chain}:{k}"}, {"$set": dict(fields)})
 
     def remembered(self) -> int:
         """How many chain ends this process remembers."""

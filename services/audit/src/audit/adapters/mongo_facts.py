@@ -13,6 +13,7 @@ pages of at most 200 items, written with the facts and deleted once judged.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -39,7 +40,7 @@ from shared.mongo import Document, insert_many_once
 
 PENDING = "pending_verdicts"
 PAGE_ITEMS = 200
-FACTS, JUDGEMENT, TERMS, NOTED = "facts", "judgement", "terms", "noted"
+FACTS, JUDGEMENT, SENT, TERMS, NOTED = "facts", "judgement", "sent", "terms", "noted"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -70,6 +71,8 @@ class MongoFactStore:
         self._db = db
         self._grace_s = grace_s
         self._chains = Chains(db)
+        self._terms: dict[str, tuple[int, set[TermsFact]]] = {}
+        """Terms chains read so far (append-only: a later read reads only what is new)."""
 
     def remembered_chains(self) -> int:
         """Chain ends kept in memory (about 150 bytes each, at most a million)."""
@@ -131,18 +134,22 @@ class MongoFactStore:
                 break
         return pages
 
-    async def user(self, user_key: str) -> UserFacts:
-        """Read back from the end of the user's chain to their latest judgement."""
+    async def user(self, user_key: str, *, fresh: bool = True) -> UserFacts:
+        """Read back from the end of the user's chain to their latest judgement (without
+        `fresh`, from the end this process remembers: the judge's claim checks it)."""
         chain = f"u:{user_key}"
-        end = await self._chains.end(chain)
+        end = await self._chains.end(chain, probe=fresh)
         docs = await self._chains.read_back(chain, end=end, until=lambda d: d["kind"] == JUDGEMENT)
         options = self._db.codec_options
         consents: dict[tuple[Any, ...], ConsentFact] = {}
         transfers: dict[str, TransferRow] = {}
         verdicts: dict[str, VerdictState] = {}
+        sent = {d["of"] for d in docs if d["kind"] == SENT}
         unsent: list[bytes] = []
         since = None
         for doc in reversed(docs):  # oldest first
+            if doc["kind"] == SENT:
+                continue
             body = unpack(doc["z"], options)
             for row in body["consents"]:
                 fact = _consent(row)
@@ -150,31 +157,35 @@ class MongoFactStore:
             transfers.update((r["id"], _transfer(r)) for r in body["transfers"])
             if doc["kind"] == JUDGEMENT:
                 verdicts = {r[0]: _verdict(r) for r in body["verdicts"]}
-                if not doc.get("sent", True):
+                if body["outbox"] and _index(doc) not in sent:
                     unsent, since = list(body["outbox"]), float(doc["at"])
         by_app: dict[str, list[ConsentFact]] = {}
         for app, fact in consents:
             by_app.setdefault(app, []).append(fact)
+        newest = [d["kind"] for d in docs if d["kind"] != SENT][:1]
         return UserFacts(
             user_key=user_key,
             consents=by_app,
             transfers=sorted(transfers.values(), key=lambda t: (t.at, t.event_id)),
             verdicts=verdicts,
             end=end,
-            judged=bool(docs) and docs[0]["kind"] == JUDGEMENT,
+            judged=newest == [JUDGEMENT],
             unsent=unsent,
             unsent_since=since,
         )
 
     async def terms(self, app_ids: Collection[str]) -> dict[str, list[TermsFact]]:
-        """Each app's terms chain, read whole (apps change terms rarely)."""
+        """Each app's terms: the documents past what was read before (one probe if none)."""
+        apps = sorted(set(app_ids))
+        reads = await asyncio.gather(
+            *(self._chains.read_from(f"t:{a}", self._terms.get(a, (0, set()))[0]) for a in apps)
+        )
         out: dict[str, list[TermsFact]] = {}
-        for app in sorted(set(app_ids)):
-            rows = {
-                _terms(r)
-                for doc in await self._chains.read_all(f"t:{app}")
-                for r in unpack(doc["z"], self._db.codec_options)["terms"]
-            }
+        for app, (end, docs) in zip(apps, reads, strict=True):
+            rows = set(self._terms.get(app, (0, set()))[1])
+            for doc in docs:
+                rows |= {_terms(r) for r in unpack(doc["z"], self._db.codec_options)["terms"]}
+            self._terms[app] = (end, rows)
             out[app] = sorted(rows, key=lambda t: (t.at, t.terms_version))
         return out
 
@@ -197,27 +208,42 @@ class MongoFactStore:
         docs = await self._chains.read_back(chain, end=end, until=lambda d: d["at"] < moment)
         return {u for d in docs for u in unpack(d["z"], self._db.codec_options)["users"]}
 
-    async def save_judgement(self, user: UserFacts, judgement: Judgement) -> bool:
-        """Insert at the user's end as read: a fact or judgement written since makes it lose."""
-        rows = {
-            "consents": [_consent_row(a, f) for a, facts in user.consents.items() for f in facts],
-            "transfers": [_transfer_row(t) for t in user.transfers],
-            "verdicts": [
-                [eid, s.verdict.covered, s.verdict.reason, s.changes]
-                for eid, s in judgement.verdicts.items()
-            ],
-            "outbox": list(judgement.outbox),
-        }
-        doc = {"kind": JUDGEMENT, "at": time.time(), "sent": not judgement.outbox, "z": pack(rows)}
-        return await self._chains.insert(f"u:{user.user_key}", user.end, doc)
+    async def save_judgements(self, judged: Sequence[tuple[UserFacts, Judgement]]) -> list[bool]:
+        """Insert each at its user's end as read (a bulk insert per bucket): a fact or
+        judgement written since makes it lose."""
+        now = time.time()
+        places = [
+            (f"u:{user.user_key}", user.end, _judgement_doc(user, judgement, now))
+            for user, judgement in judged
+        ]
+        return await self._chains.insert_at(places)
 
-    async def mark_sent(self, user_key: str, *, index: int) -> None:
-        """Only the claimer writes this flag, so the update races nobody."""
-        await self._chains.set_flag(f"u:{user_key}", index, {"sent": True})
+    async def mark_sent(self, judged: Sequence[tuple[str, int]]) -> None:
+        """Append to each user's chain that the judgement at that place went out."""
+        await self._chains.append(
+            {f"u:{user}": {"kind": SENT, "of": index} for user, index in judged}
+        )
 
     async def forget_pending(self, page_id: str) -> None:
         """Drop a judged page."""
         await self._db[PENDING].delete_one({"_id": page_id})
+
+
+def _judgement_doc(user: UserFacts, judgement: Judgement, now: float) -> Document:
+    rows = {
+        "consents": [_consent_row(a, f) for a, facts in user.consents.items() for f in facts],
+        "transfers": [_transfer_row(t) for t in user.transfers],
+        "verdicts": [
+            [eid, s.verdict.covered, s.verdict.reason, s.changes]
+            for eid, s in judgement.verdicts.items()
+        ],
+        "outbox": list(judgement.outbox),
+    }
+    return {"kind": JUDGEMENT, "at": now, "z": pack(rows)}
+
+
+def _index(doc: Document) -> int:
+    return int(str(doc["_id"]).rsplit(":", 1)[1])
 
 
 def _page(doc: Document, items: list[Any]) -> PendingPage:

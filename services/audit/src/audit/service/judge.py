@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from audit.domain.verdict import TermsFact, TransferFact, Verdict, judge, outcome
@@ -21,6 +21,7 @@ from audit.service.ports import (
     UserFacts,
     VerdictState,
 )
+from shared.aio import settle
 from shared.events import make_event, parse
 from shared.events.audit import VerdictCorrected, ViolationDetected
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS
@@ -71,11 +72,16 @@ class Judge:
         pages = [p for p in await self._facts.due(now=now, limit=limit) if self._ready(p)]
         if not pages:
             return 0
-        users = {w.user_key for p in pages for w in p.users}
+        expect: dict[str, set[datetime]] = {}
+        for p in pages:
+            for w in p.users:
+                expect.setdefault(w.user_key, set()).add(w.moment)
         again: set[str] = set()  # a judgement of theirs may predate these terms: judge anyway
         for app, at in {(t.app_id, t.at) for p in pages for t in p.terms}:
             again |= await self._facts.users_of_app(app, since=at - self._skew)
-        judged, undone, states = await self.judge_users(users | again, now=now, again=again)
+        judged, undone, states = await self.judge_users(
+            expect.keys() | again, now=now, again=again, expect=expect
+        )
         unread = {  # written with its facts: keep a page whose facts were not readable yet
             p.page_id for p in pages for w in p.users if not _holds(states[w.user_key], w.moment)
         }
@@ -89,14 +95,30 @@ class Judge:
         return judged + len(done)
 
     async def judge_users(
-        self, users: Collection[str], *, now: datetime, again: Collection[str] = ()
+        self,
+        users: Collection[str],
+        *,
+        now: datetime,
+        again: Collection[str] = (),
+        expect: Mapping[str, Collection[datetime]] | None = None,
     ) -> tuple[int, set[str], dict[str, UserFacts]]:
         """Judge these users (those in `again` even when nothing of theirs is new); returns
-        how many judgements were stored, the users to try again, and what was read."""
-        states = await asyncio.gather(*(self._read(u) for u in sorted(users)))
-        busy = {s.user_key for s in states if self._busy(s, now)}
+        how many judgements were stored, the users to try again, and what was read.
+
+        Users are read from the chain ends this process knows; one whose `expect`ed facts
+        are not there is read again from the true end (another writer appended)."""
+        states = {s.user_key: s for s in await self._read(users, fresh=False)}
+        stale = [
+            u
+            for u, moments in (expect or {}).items()
+            if u in states and not all(_holds(states[u], m) for m in moments)
+        ]
+        states.update((s.user_key, s) for s in await self._read(stale, fresh=True))
+        busy = {u for u, s in states.items() if self._busy(s, now)}
         todo = [
-            s for s in states if s.user_key not in busy and (s.user_key in again or not _settled(s))
+            s
+            for u, s in sorted(states.items())
+            if u not in busy and (u in again or not _settled(s))
         ]
         new: dict[str, set[str]] = {}
         for state in todo:
@@ -106,30 +128,29 @@ class Judge:
         # noted before the terms are read: a terms event stored after this read finds the user
         await self._facts.note_transfers(new)
         terms = await self._facts.terms({t.data["app_id"] for s in todo for t in s.transfers})
-        lost = await asyncio.gather(*(self._conclude(s, terms) for s in todo))
-        retry = busy | {s.user_key for s, x in zip(todo, lost, strict=True) if x}
-        return len(todo) - sum(lost), retry, {s.user_key: s for s in states}
+        lost = await self._conclude([(s, self.judgement(s, terms)) for s in todo])
+        return len(todo) - len(lost), busy | lost, states
 
-    async def _read(self, user_key: str) -> UserFacts:
-        async with self._limit:
-            return await self._facts.user(user_key)
+    async def _read(self, users: Collection[str], *, fresh: bool) -> list[UserFacts]:
+        async def one(user_key: str) -> UserFacts:
+            async with self._limit:
+                return await self._facts.user(user_key, fresh=fresh)
+
+        return list(await asyncio.gather(*(one(u) for u in sorted(users))))
 
     def _busy(self, state: UserFacts, now: datetime) -> bool:
         """Another claimer may be publishing this user's latest judgement right now."""
         since = state.unsent_since
         return since is not None and since > now.timestamp() - self._stale_s
 
-    async def _conclude(self, state: UserFacts, terms: dict[str, list[TermsFact]]) -> bool:
-        """Claim, publish, mark; True when the claim was lost (someone wrote first)."""
-        judgement = self.judgement(state, terms)
-        async with self._limit:
-            if not await self._facts.save_judgement(state, judgement):
-                return True
-            for raw in judgement.outbox:
-                await self._publisher.publish(parse(raw))
-            if judgement.outbox:
-                await self._facts.mark_sent(state.user_key, index=state.end)
-        return False
+    async def _conclude(self, judged: list[tuple[UserFacts, Judgement]]) -> set[str]:
+        """Claim all, publish what was claimed, mark it; returns the users whose claim lost."""
+        won = await self._facts.save_judgements(judged)
+        claimed = [(s, j) for (s, j), ok in zip(judged, won, strict=True) if ok and j.outbox]
+        # sent together (one user's events keep their order: one key, one partition)
+        await settle(*(self._publisher.publish(parse(raw)) for _, j in claimed for raw in j.outbox))
+        await self._facts.mark_sent([(s.user_key, s.end) for s, _ in claimed])
+        return {s.user_key for (s, _), ok in zip(judged, won, strict=True) if not ok}
 
     def judgement(self, state: UserFacts, terms: dict[str, list[TermsFact]]) -> Judgement:
         """Every transfer of the user judged again; an event for each verdict that changed."""

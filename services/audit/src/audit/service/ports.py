@@ -220,8 +220,9 @@ class FactStore(Protocol):
     async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
         """Pending pages past their grace period, oldest first, until `limit` items."""
 
-    async def user(self, user_key: str) -> UserFacts:
-        """One user's consents, transfers and verdicts."""
+    async def user(self, user_key: str, *, fresh: bool = True) -> UserFacts:
+        """One user's consents, transfers and verdicts (without `fresh`, as of the end this
+        process knows: enough for a judgement, whose claim fails if it was not the end)."""
 
     async def terms(self, app_ids: Collection[str]) -> dict[str, list[TermsFact]]:
         """The terms each of these apps published."""
@@ -232,11 +233,12 @@ class FactStore(Protocol):
     async def users_of_app(self, app_id: str, *, since: datetime) -> set[str]:
         """Users whose transfers of this app were noted at or after `since`."""
 
-    async def save_judgement(self, user: UserFacts, judgement: Judgement) -> bool:
-        """Claim the user's next place for this judgement; False if another write took it."""
+    async def save_judgements(self, judged: Sequence[tuple[UserFacts, Judgement]]) -> list[bool]:
+        """Claim each user's next place for their judgement; False where another write took
+        it first."""
 
-    async def mark_sent(self, user_key: str, *, index: int) -> None:
-        """The events of the judgement at this place are published."""
+    async def mark_sent(self, judged: Sequence[tuple[str, int]]) -> None:
+        """The events of these (user, place) judgements are published."""
 
     async def forget_pending(self, page_id: str) -> None:
         """Every item of this pending page was judged: the page goes."""
