@@ -1,5 +1,5 @@
 """Facts are stored per user, keyed by `_id` only: many long user keys in one batch, exact
-times, redeliveries, two writers, and the judgement claim."""
+times, redeliveries, two writers, the judgement claim, and batches of production shape."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
+from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.domain.verdict import Verdict
 from audit.service.facts import facts_of
+from audit.service.ingest import LedgerIngest
+from audit.service.judge import Judge
 from audit.service.ports import Judgement, VerdictState
+from audit.service.replay import DiscardingPublisher
 from audit_events import granted, revoked, terms_updated, transfer
 from audit_testing import at
 from shared.events import make_event
 from shared.events.envelope import EventData
-from shared.kafka.consumer import Delivery, Origin
+from shared.kafka.consumer import Delivery, Origin, Received
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +107,25 @@ async def test_two_writers_of_one_chain_lose_nothing_and_a_judgement_claims_the_
     assert later.verdicts == verdicts
     assert await one.save_judgements([(judged, Judgement(verdicts, []))]) == [False]  # stale
     assert await one.save_judgements([(later, Judgement(verdicts, []))]) == [True]
+
+
+async def test_batches_of_a_thousand_events_naming_a_thousand_uuid_users_ingest_and_judge(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    await create_ledger_indexes(db)
+    await create_fact_indexes(db)
+    facts = MongoFactStore(db, grace_s=0)
+    ingest = LedgerIngest(ledger=MongoLedgerStore(db), facts=facts)
+    users, app = [str(uuid.uuid4()) for _ in range(1000)], "app_shaped"
+    events = [granted(u, app) for u in users] + [transfer(u, app, when=at(1)) for u in users]
+    records = [delivery(data, offset, time=at(60)) for offset, data in enumerate(events)]
+    for start in (0, 1000):  # each batch names 1,000 distinct 36-character user keys
+        await ingest(
+            [Received(d.origin, d.raw, d.event, None) for d in records[start : start + 1000]]
+        )
+    judge = Judge(facts=facts, publisher=DiscardingPublisher())
+    while await judge.run_once(limit=5000):
+        pass
+    for user in users[::100]:
+        state = await facts.user(user)
+        assert [s.verdict.covered for s in state.verdicts.values()] == [True]
