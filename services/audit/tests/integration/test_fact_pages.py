@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from audit.adapters.fact_chains import bucket_name
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
 from audit.domain.verdict import Verdict
@@ -129,3 +130,23 @@ async def test_batches_of_a_thousand_events_naming_a_thousand_uuid_users_ingest_
     for user in users[::100]:
         state = await facts.user(user)
         assert [s.verdict.covered for s in state.verdicts.values()] == [True]
+
+
+async def test_a_page_whose_facts_cannot_be_read_yet_waits_for_them(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    facts = MongoFactStore(db, grace_s=0)
+    user, app = str(uuid.uuid4()), "app_wait"
+    batch = facts_of([delivery(transfer(user, app, when=at(5)), 0)])
+    await facts.add(batch)
+    chain = f"u:{user}"
+    # the page is written with the facts, not after them: as if the facts were not stored yet
+    await db[bucket_name(chain)].delete_one({"_id": f"{chain}:0"})
+    judge = Judge(facts=MongoFactStore(db, grace_s=0), publisher=DiscardingPublisher())
+    await judge.run_once()
+    assert len(await facts.due(now=at(-1), limit=10)) == 1  # kept, not judged away
+    assert (await MongoFactStore(db, grace_s=0).user(user)).end == 0  # no empty judgement
+    await MongoFactStore(db, grace_s=0).add(batch)  # the retried batch stores them
+    await judge.run_once()
+    assert await facts.due(now=at(-1), limit=10) == []
+    assert list((await facts.user(user)).verdicts) == [batch.transfers[0].event_id]

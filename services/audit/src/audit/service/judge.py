@@ -114,11 +114,14 @@ class Judge:
             if u in states and not all(_holds(states[u], m) for m in moments)
         ]
         states.update((s.user_key, s) for s in await self._read(stale, fresh=True))
+        unread = {  # facts not readable yet: their page waits, nothing to judge them by
+            u for u in stale if not all(_holds(states[u], m) for m in (expect or {})[u])
+        }
         busy = {u for u, s in states.items() if self._busy(s, now)}
         todo = [
             s
             for u, s in sorted(states.items())
-            if u not in busy and (u in again or not _settled(s))
+            if u not in busy | unread and (u in again or not _settled(s))
         ]
         new: dict[str, set[str]] = {}
         for state in todo:
