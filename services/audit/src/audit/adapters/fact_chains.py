@@ -29,7 +29,7 @@ BUCKETS = 16
 """Measured on FerretDB: 350 documents a batch cost the same over 16 collections as over one
 (50 ms); over 64 they cost 190 ms."""
 CACHE_CHAINS = 1_000_000
-"""Chain ends remembered (about 150 bytes each); beyond that the oldest is forgotten."""
+"""Chain ends remembered (about 180 bytes each); beyond that the oldest is forgotten."""
 _ATTEMPTS = 32
 
 

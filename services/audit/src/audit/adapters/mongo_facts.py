@@ -75,7 +75,7 @@ class MongoFactStore:
         """Terms chains read so far (append-only: a later read reads only what is new)."""
 
     def remembered_chains(self) -> int:
-        """Chain ends kept in memory (about 150 bytes each, at most a million)."""
+        """Chain ends kept in memory (about 180 bytes each, at most a million)."""
         return self._chains.remembered()
 
     async def add(self, facts: Facts) -> None:
