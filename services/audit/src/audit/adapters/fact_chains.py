@@ -30,6 +30,9 @@ BUCKETS = 16
 (50 ms); over 64 they cost 190 ms."""
 CACHE_CHAINS = 1_000_000
 """Chain ends remembered (about 180 bytes each); beyond that the oldest is forgotten."""
+TAIL_BYTES = 64 * 1024 * 1024
+"""Packed bytes of the tails kept (a user's documents since their newest judgement, as this
+process wrote or read them); beyond that the least recently used goes."""
 _ATTEMPTS = 32
 
 
@@ -51,11 +54,49 @@ def unpack(blob: bytes, options: CodecOptions[Document]) -> Document:
 
 
 class Chains:
-    """Appends and reads of chains; remembers the ends it saw (a hint, never more than true)."""
+    """Appends and reads of chains; remembers the ends it saw (a hint, never more than true)
+    and, for chains named `<tail_prefix>…`, their documents from the newest one `base`
+    accepts (or from the start) to that end, so the judge and reports of users this process
+    wrote read nothing but an end probe (a stale tail only makes a claim at its end lose)."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        base: Callable[[Document], bool] = lambda _: False,
+        tail_prefix: str = "u:",
+    ) -> None:
         self._db = db
         self._ends: OrderedDict[str, int] = OrderedDict()
+        self._base, self._tail_prefix = base, tail_prefix
+        self._tails: OrderedDict[str, tuple[int, list[Document]]] = OrderedDict()
+        """chain → (start, documents oldest first); they end at the remembered end."""
+        self._tail_bytes = 0
+
+    def _keep(self, chain: str, start: int, docs: list[Document]) -> None:
+        self._drop(chain)
+        if not chain.startswith(self._tail_prefix):
+            return
+        self._tails[chain] = (start, docs)
+        self._tail_bytes += _size(docs)
+        while self._tail_bytes > TAIL_BYTES and self._tails:
+            _, (_, old) = self._tails.popitem(last=False)
+            self._tail_bytes -= _size(old)
+
+    def _drop(self, chain: str) -> None:
+        _, old = self._tails.pop(chain, (0, []))
+        self._tail_bytes -= _size(old)
+
+    def _after_insert(self, chain: str, k: int, doc: Document, *, won: bool) -> None:
+        start, docs = self._tails.get(chain, (0, None))
+        if not won:
+            self._drop(chain)
+        elif self._base(doc) or k == 0:
+            self._keep(chain, k, [doc])
+        elif docs is not None and start + len(docs) == k:
+            self._keep(chain, start, [*docs, doc])
+        else:
+            self._drop(chain)
 
     def _collection(self, chain: str) -> AsyncCollection[Document]:
         return self._db[bucket_name(chain)]
@@ -103,7 +144,8 @@ class Chains:
         for ix, clashed in zip(by_bucket.values(), clashes, strict=True):
             for j in clashed:
                 won[ix[j]] = False
-        for chain, k, _ in places:
+        for (chain, k, doc), ok in zip(places, won, strict=True):
+            self._after_insert(chain, k, {**doc, "_id": f"{chain}:{k}"}, won=ok)
             self.remember(chain, k + 1)  # taken by this insert or another: the end is past it
         return won
 
@@ -140,7 +182,33 @@ class Chains:
         self, chain: str, *, end: int, until: Callable[[Document], bool] = lambda _: False
     ) -> list[Document]:
         """The chain's documents before `end`, newest first, back to (and with) the newest
-        one `until` accepts (or to the start): read a few at a time, concurrently."""
+        one `until` accepts (or to the start): from the tail kept in memory when it ends
+        there, else read a few at a time, concurrently."""
+        kept = self._from_tail(chain, end=end, until=until)
+        if kept is not None:
+            return kept
+        out = await self._read_back(chain, end=end, until=until)
+        if out and (len(out) == end or until(out[-1])):
+            self._keep(chain, end - len(out), list(reversed(out)))
+        return out
+
+    def _from_tail(
+        self, chain: str, *, end: int, until: Callable[[Document], bool]
+    ) -> list[Document] | None:
+        start, docs = self._tails.get(chain, (0, []))
+        if not docs or start + len(docs) != end or not (start == 0 or until(docs[0])):
+            return None
+        self._tails.move_to_end(chain)
+        out = []
+        for doc in reversed(docs):
+            out.append(doc)
+            if until(doc):
+                break
+        return out
+
+    async def _read_back(
+        self, chain: str, *, end: int, until: Callable[[Document], bool]
+    ) -> list[Document]:
         out: list[Document] = []
         top, width = end, 2  # usually the newest judgement is one or two back
         while top > 0:
@@ -169,3 +237,11 @@ class Chains:
     def remembered(self) -> int:
         """How many chain ends this process remembers."""
         return len(self._ends)
+
+    def tail_bytes(self) -> int:
+        """Packed bytes of the tails kept in memory."""
+        return self._tail_bytes
+
+
+def _size(docs: list[Document]) -> int:
+    return sum(len(d.get("z", b"")) + 100 for d in docs)

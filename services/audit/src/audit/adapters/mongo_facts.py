@@ -70,13 +70,17 @@ class MongoFactStore:
     def __init__(self, db: AsyncDatabase[Document], *, grace_s: float) -> None:
         self._db = db
         self._grace_s = grace_s
-        self._chains = Chains(db)
+        self._chains = Chains(db, base=lambda d: d["kind"] == JUDGEMENT)
         self._terms: dict[str, tuple[int, set[TermsFact]]] = {}
         """Terms chains read so far (append-only: a later read reads only what is new)."""
 
     def remembered_chains(self) -> int:
         """Chain ends kept in memory (about 180 bytes each, at most a million)."""
         return self._chains.remembered()
+
+    def tail_bytes(self) -> int:
+        """Packed bytes of users' documents kept in memory (at most 64 MiB)."""
+        return self._chains.tail_bytes()
 
     async def add(self, facts: Facts) -> None:
         """Append the batch's rows to each user's and app's chain and note the pending work,
