@@ -107,16 +107,7 @@ class Judge:
 
         Users are read from the chain ends this process knows; one whose `expect`ed facts
         are not there is read again from the true end (another writer appended)."""
-        states = {s.user_key: s for s in await self._read(users, fresh=False)}
-        stale = [
-            u
-            for u, moments in (expect or {}).items()
-            if u in states and not all(_holds(states[u], m) for m in moments)
-        ]
-        states.update((s.user_key, s) for s in await self._read(stale, fresh=True))
-        unread = {  # facts not readable yet: their page waits, nothing to judge them by
-            u for u in stale if not all(_holds(states[u], m) for m in (expect or {})[u])
-        }
+        states, unread = await self._states(users, expect or {})
         busy = {u for u, s in states.items() if self._busy(s, now)}
         todo = [
             s
@@ -133,6 +124,20 @@ class Judge:
         terms = await self._facts.terms({t.data["app_id"] for s in todo for t in s.transfers})
         lost = await self._conclude([(s, self.judgement(s, terms)) for s in todo])
         return len(todo) - len(lost), busy | lost, states
+
+    async def _states(
+        self, users: Collection[str], expect: Mapping[str, Collection[datetime]]
+    ) -> tuple[dict[str, UserFacts], set[str]]:
+        """The users' facts, and those whose expected facts are not readable yet (their page
+        waits: there is nothing to judge them by)."""
+
+        def missing(state: UserFacts) -> bool:
+            return not all(_holds(state, m) for m in expect.get(state.user_key, ()))
+
+        states = {s.user_key: s for s in await self._read(users, fresh=False)}
+        stale = [u for u, s in states.items() if missing(s)]
+        states.update((s.user_key, s) for s in await self._read(stale, fresh=True))
+        return states, {u for u in stale if missing(states[u])}
 
     async def _read(self, users: Collection[str], *, fresh: bool) -> list[UserFacts]:
         async def one(user_key: str) -> UserFacts:
