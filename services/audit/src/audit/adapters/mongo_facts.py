@@ -17,14 +17,25 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.fact_chains import Chains, pack, unpack
-from audit.domain.verdict import ConsentFact, TermsFact, Verdict
+from audit.adapters.fact_rows import (
+    consent,
+    consent_row,
+    from_micros,
+    micros,
+    terms,
+    terms_row,
+    transfer,
+    transfer_row,
+    verdict,
+)
+from audit.domain.verdict import ConsentFact, TermsFact
 from audit.service.ports import (
     Facts,
     Judgement,
@@ -41,17 +52,6 @@ from shared.mongo import Document, insert_many_once
 PENDING = "pending_verdicts"
 PAGE_ITEMS = 200
 FACTS, JUDGEMENT, SENT, TERMS, NOTED = "facts", "judgement", "sent", "terms", "noted"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def micros(moment: datetime) -> int:
-    """A time as integer microseconds since the epoch (exact for Python datetimes)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: int) -> datetime:
-    """The datetime `micros` was given."""
-    return _EPOCH + timedelta(microseconds=value)
 
 
 async def create_fact_indexes(db: AsyncDatabase[Document]) -> None:
@@ -88,13 +88,13 @@ class MongoFactStore:
         users: dict[str, dict[str, list[Document]]] = {}
         for c in facts.consents:
             rows = users.setdefault(c.user_key, {"consents": [], "transfers": []})
-            rows["consents"].append(_consent_row(c.app_id, c.fact))
+            rows["consents"].append(consent_row(c.app_id, c.fact))
         for t in facts.transfers:
             rows = users.setdefault(t.data["user_key"], {"consents": [], "transfers": []})
-            rows["transfers"].append(_transfer_row(t))
+            rows["transfers"].append(transfer_row(t))
         apps: dict[str, list[Document]] = {}
         for r in facts.terms:
-            apps.setdefault(r.app_id, []).append(_terms_row(r.fact))
+            apps.setdefault(r.app_id, []).append(terms_row(r.fact))
         docs = {f"u:{u}": {"kind": FACTS, "z": pack(rows)} for u, rows in users.items()}
         docs.update({f"t:{a}": {"kind": TERMS, "z": pack({"terms": r})} for a, r in apps.items()})
         await settle(
@@ -156,11 +156,11 @@ class MongoFactStore:
                 continue
             body = unpack(doc["z"], options)
             for row in body["consents"]:
-                fact = _consent(row)
+                fact = consent(row)
                 consents[(row["app_id"], fact)] = fact
-            transfers.update((r["id"], _transfer(r)) for r in body["transfers"])
+            transfers.update((r["id"], transfer(r)) for r in body["transfers"])
             if doc["kind"] == JUDGEMENT:
-                verdicts = {r[0]: _verdict(r) for r in body["verdicts"]}
+                verdicts = {r[0]: verdict(r) for r in body["verdicts"]}
                 if body["outbox"] and _index(doc) not in sent:
                     unsent, since = list(body["outbox"]), float(doc["at"])
         by_app: dict[str, list[ConsentFact]] = {}
@@ -188,7 +188,7 @@ class MongoFactStore:
         for app, (end, docs) in zip(apps, reads, strict=True):
             rows = set(self._terms.get(app, (0, set()))[1])
             for doc in docs:
-                rows |= {_terms(r) for r in unpack(doc["z"], self._db.codec_options)["terms"]}
+                rows |= {terms(r) for r in unpack(doc["z"], self._db.codec_options)["terms"]}
             self._terms[app] = (end, rows)
             out[app] = sorted(rows, key=lambda t: (t.at, t.terms_version))
         return out
@@ -235,8 +235,8 @@ class MongoFactStore:
 
 def _judgement_doc(user: UserFacts, judgement: Judgement, now: float) -> Document:
     rows = {
-        "consents": [_consent_row(a, f) for a, facts in user.consents.items() for f in facts],
-        "transfers": [_transfer_row(t) for t in user.transfers],
+        "consents": [consent_row(a, f) for a, facts in user.consents.items() for f in facts],
+        "transfers": [transfer_row(t) for t in user.transfers],
         "verdicts": [
             [eid, s.verdict.covered, s.verdict.reason, s.changes]
             for eid, s in judgement.verdicts.items()
@@ -258,46 +258,3 @@ def _page(doc: Document, items: list[Any]) -> PendingPage:
     ]
     terms = [TermsWork(app_id=i[1], at=from_micros(i[2])) for i in items if i[0] == "t"]
     return PendingPage(page_id=doc["_id"], users=users, terms=terms)
-
-
-def _consent_row(app_id: str, f: ConsentFact) -> Document:
-    return {
-        "app_id": app_id,
-        "consent_id": f.consent_id,
-        "version": f.version,
-        "kind": f.kind,
-        "at": micros(f.at),
-        "scopes": sorted(f.scopes),
-        "terms_version": f.terms_version,
-    }
-
-
-def _consent(d: Document) -> ConsentFact:
-    return ConsentFact(
-        consent_id=d["consent_id"],
-        version=d["version"],
-        kind=d["kind"],
-        at=from_micros(d["at"]),
-        scopes=frozenset(d["scopes"]),
-        terms_version=d["terms_version"],
-    )
-
-
-def _terms_row(f: TermsFact) -> Document:
-    return {"terms_version": f.terms_version, "at": micros(f.at)}
-
-
-def _terms(r: Document) -> TermsFact:
-    return TermsFact(terms_version=r["terms_version"], at=from_micros(r["at"]))
-
-
-def _transfer_row(t: TransferRow) -> Document:
-    return {"id": t.event_id, "data": t.data, "at": micros(t.at)}
-
-
-def _transfer(r: Document) -> TransferRow:
-    return TransferRow(event_id=r["id"], data=r["data"], at=from_micros(r["at"]))
-
-
-def _verdict(row: list[Any]) -> VerdictState:
-    return VerdictState(verdict=Verdict(covered=row[1], reason=row[2]), changes=row[3])
