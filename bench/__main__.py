@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_checks, audit_ingest, audit_latency, foundation
+from bench import audit_checks, audit_ingest, audit_latency, audit_reports, foundation
 from bench.env import BenchEnv, read_environment
 from bench.events import Wire, make_wire
 from bench.figures import Results, table, write_json
@@ -47,6 +47,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=10.0,
         help="B4 time budget per mode, seconds (default 10)",
     )
+    parser.add_argument(
+        "--report-events",
+        type=int,
+        default=None,
+        help="B6: facts of this many events before the report is timed (default 1000000, "
+        "100000 with --quick)",
+    )
     parser.add_argument("--latency-rate", type=float, default=200.0, help="B5 events/s")
     parser.add_argument(
         "--latency-seconds",
@@ -67,6 +74,8 @@ def defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
     """Apply --quick and the defaults that depend on it; refuse a too small N."""
     if args.quick:
         args.events = QUICK_EVENTS
+    if args.report_events is None:
+        args.report_events = 100_000 if args.quick else 1_000_000
     if args.latency_seconds is None:
         args.latency_seconds = 5.0 if args.quick else 10.0
     if args.events < 1000:
@@ -95,7 +104,8 @@ async def audit(
     args: argparse.Namespace,
     topic: str | None,
 ) -> None:
-    """B1 to B5 in order: ingest, verify, proofs, replay (all on B1's ledger), then latency."""
+    """B1 to B5 in order: ingest, verify, proofs, replay (all on B1's ledger), latency; then
+    B6, a user's report in a large fact store."""
     holder: list[audit_ingest.Ingested] = []
 
     async def ingest() -> None:
@@ -118,6 +128,11 @@ async def audit(
             seconds=args.latency_seconds,
             batch_timeout_ms=args.batch_timeout_ms,
         ),
+    )
+    await timed(
+        results,
+        "B6 reports",
+        lambda: audit_reports.run_reports(env, results, events=args.report_events),
     )
 
 

@@ -1,4 +1,4 @@
-"""Realistic CloudEvents (mixed types, many users) and documents shaped like the ledger's."""
+"""Production-shaped CloudEvents (a real day's mix, 20,000 UUID-keyed users) and raw documents."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ import bson
 
 from audit.domain.ledger import completed_nodes
 from shared.events import make_event
-from shared.events.auth import TokenIssued, UserLoggedIn
-from shared.events.consent import ConsentGranted, ConsentRevoked
+from shared.events.auth import AppTermsUpdated, TokenIssued, UserLoggedIn
+from shared.events.consent import ConsentGranted, ConsentRenewed, ConsentRevoked
 from shared.events.envelope import EventData
 from shared.events.sound import SoundIngested, SoundUploadStarted
 from shared.events.transfer import TransferRecorded
 from shared.mongo import Document
 
 USERS = 20_000
-APPS = 50
+APPS = 200
+BUSY_USERS = 20
+"""A fifth of the events come from these few very active users (their events share
+milliseconds: the case that broke verdicts kept as BSON datetimes)."""
 SCOPES = ("user.info.basic", "video.list")
 
 
@@ -34,6 +37,16 @@ class Wire:
     id: str
     key: bytes
     value: bytes
+
+
+def user_keys(rng: random.Random, count: int = USERS) -> list[str]:
+    """Random UUID-length user keys, as auth derives them (36 characters)."""
+    return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count)]
+
+
+def consent_id(user: str, app: str) -> str:
+    """The consent of a (user, app), as long as a real one."""
+    return f"c_{uuid.uuid5(uuid.NAMESPACE_URL, user + app).hex}"
 
 
 def _hex(rng: random.Random, n: int = 8) -> str:
@@ -50,7 +63,7 @@ def _token(user: str, app: str, rng: random.Random) -> EventData:
         token_id=f"tok_{_hex(rng, 16)}",
         app_id=app,
         pairwise_subject=f"ps_{_hex(rng, 16)}",
-        consent_id=f"c_{user}_{app}",
+        consent_id=consent_id(user, app),
         scopes=SCOPES,
         grant_type="authorization_code",
         expires_at=datetime.now(UTC),
@@ -61,7 +74,7 @@ def _granted(user: str, app: str, rng: random.Random) -> EventData:
     return ConsentGranted(
         user_key=user,
         app_id=app,
-        consent_id=f"c_{user}_{app}",
+        consent_id=consent_id(user, app),
         version=1,
         scopes=SCOPES,
         terms_version="t1",
@@ -69,8 +82,30 @@ def _granted(user: str, app: str, rng: random.Random) -> EventData:
     )
 
 
+def _renewed(user: str, app: str, rng: random.Random) -> EventData:
+    return ConsentRenewed(
+        user_key=user,
+        app_id=app,
+        consent_id=consent_id(user, app),
+        version=3,
+        scopes=SCOPES,
+        terms_version="t2",
+        retention_days=30,
+    )
+
+
 def _revoked(user: str, app: str, rng: random.Random) -> EventData:
-    return ConsentRevoked(user_key=user, app_id=app, consent_id=f"c_{user}_{app}", version=2)
+    return ConsentRevoked(user_key=user, app_id=app, consent_id=consent_id(user, app), version=2)
+
+
+def _terms(user: str, app: str, rng: random.Random) -> EventData:
+    return AppTermsUpdated(
+        app_id=app,
+        terms_version="t2",
+        previous_terms_version="t1",
+        terms_url="https://app.example/terms",
+        retention_days=30,
+    )
 
 
 def _upload(user: str, app: str, rng: random.Random) -> EventData:
@@ -78,7 +113,7 @@ def _upload(user: str, app: str, rng: random.Random) -> EventData:
         user_key=user,
         app_id=app,
         upload_id=f"up_{_hex(rng)}",
-        consent_id=f"c_{user}_{app}",
+        consent_id=consent_id(user, app),
         media_type="audio/flac",
         declared_size=rng.randrange(1, 10_000_000),
     )
@@ -103,7 +138,7 @@ def _transfer(user: str, app: str, rng: random.Random) -> EventData:
         app_id=app,
         pairwise_subject=f"ps_{_hex(rng, 16)}",
         user_key=user,
-        consent_id=f"c_{user}_{app}",
+        consent_id=consent_id(user, app),
         consent_version=1,
         terms_version="t1",
         scopes_used=("user.info.basic",),
@@ -116,27 +151,32 @@ def _transfer(user: str, app: str, rng: random.Random) -> EventData:
 
 
 Maker = Callable[[str, str, random.Random], EventData]
-MIX: tuple[tuple[Maker, int], ...] = (
-    (_login, 30),
-    (_token, 15),
-    (_granted, 10),
-    (_revoked, 5),
-    (_upload, 10),
-    (_sound, 15),
-    (_transfer, 15),
+MIX: tuple[tuple[Maker, float], ...] = (
+    (_login, 25),
+    (_token, 12),
+    (_granted, 5),
+    (_renewed, 2),
+    (_revoked, 2),
+    (_terms, 0.1),
+    (_upload, 5),
+    (_sound, 5),
+    (_transfer, 43.9),
 )
-"""Event kinds and their weights (percent)."""
+"""A real day's kinds and their weights (percent): many transfers and logins, consent
+grants, renewals and revocations, now and then an app's new terms."""
 
 
 def make_wire(count: int, *, seed: int = 7) -> list[Wire]:
-    """`count` events of mixed types from many users, as wire bytes, in a repeatable mix."""
+    """`count` events of a real day's mix from UUID-keyed users, as wire bytes, repeatably."""
     rng = random.Random(seed)
+    users = user_keys(rng)
     makers = [maker for maker, _ in MIX]
     weights = [weight for _, weight in MIX]
     out = []
     for maker in rng.choices(makers, weights=weights, k=count):
-        user = f"u_{rng.randrange(USERS):06d}"
-        app = f"app_{rng.randrange(APPS):03d}"
+        busy = rng.random() < 0.2
+        user = users[rng.randrange(BUSY_USERS if busy else USERS)]
+        app = f"app_{rng.randrange(APPS):04d}"
         event = make_event(maker(user, app, rng), source="/bench")
         out.append(Wire(id=event.id, key=event.key(), value=event.to_bytes()))
     return out
@@ -146,7 +186,7 @@ def filler_docs(count: int, *, size: int = 500) -> list[Document]:
     """Plain documents of about `size` bytes of BSON each."""
     pad = "x" * (size - 90)
     return [
-        {"_id": str(uuid.uuid4()), "user": f"u_{i % USERS:06d}", "n": i, "payload": pad}
+        {"_id": str(uuid.uuid4()), "user": str(uuid.UUID(int=i)), "n": i, "payload": pad}
         for i in range(count)
     ]
 

@@ -63,6 +63,8 @@ SAMPLE_VALUES: dict[str, Any] = {
     "key_id": "0123456789abcdef",
     "signature": "c2ln",
     "transfer_time": NOW,
+    "covered": True,
+    "correction": 1,
 }
 
 

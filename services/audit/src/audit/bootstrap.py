@@ -28,7 +28,7 @@ from shared.runtime import Runtime, declare_publications
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
 from shared.user_tokens import UserTokenVerifier
 
-PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected)
+PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected, audit.VerdictCorrected)
 
 
 @dataclass

@@ -1,105 +1,103 @@
-"""The judge over pending pages: a transfer still waiting for the ledger keeps its page."""
+"""A judgement over one user's facts: which verdict changes are announced, and with which id."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit.domain.verdict import ConsentFact, TermsFact, Verdict
-from audit.service.judge import Judge
-from audit.service.ports import PendingPage, TransferRow
+from audit.domain.verdict import ConsentFact, Verdict
+from audit.service.judge import Judge, verdict_event_id
+from audit.service.ports import TransferRow, UserFacts, VerdictState
+from shared.events import parse
+from shared.events.audit import VerdictCorrected, ViolationDetected
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+GRANT = ConsentFact("c1", 1, "granted", NOW - timedelta(minutes=5), frozenset({"a"}), "t1")
+REVOKE = ConsentFact("c1", 2, "revoked", NOW - timedelta(minutes=1))
 
 
-def transfer(event_id: str, user: str) -> TransferRow:
+def transfer(event_id: str, *, seconds_ago: float) -> TransferRow:
     data = {
         "transfer_id": f"tr_{event_id}",
-        "user_key": user,
+        "user_key": "alice",
         "app_id": "app_1",
         "consent_id": "c1",
-        "scopes_used": ["user.info.basic"],
+        "scopes_used": ["a"],
         "terms_version": "t1",
     }
-    return TransferRow(event_id=event_id, data=data, at=NOW - timedelta(seconds=10))
+    return TransferRow(event_id=event_id, data=data, at=NOW - timedelta(seconds=seconds_ago))
 
 
-class Pages:
-    """The judge's side of the fact store: pending pages, no consent for anyone."""
-
-    def __init__(self, pages: list[PendingPage]) -> None:
-        self.pages = pages
-        self.verdicts: dict[str, Verdict] = {}
-
-    async def due(
-        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
-    ) -> list[PendingPage]:
-        return list(self.pages)
-
-    async def timelines(
-        self, *, user_keys: Sequence[str], app_ids: Sequence[str]
-    ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
-        return {}, {}
-
-    async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
-        for t, verdict in judged:
-            self.verdicts.setdefault(t.event_id, verdict)
-
-    async def forget_pending(self, page_id: str) -> None:
-        self.pages = [p for p in self.pages if p.page_id != page_id]
+def user(consents: list[ConsentFact], verdicts: dict[str, VerdictState], **kw: Any) -> UserFacts:
+    transfers = [transfer("e1", seconds_ago=30), transfer("e2", seconds_ago=120)]
+    return UserFacts(
+        user_key="alice",
+        consents={"app_1": consents},
+        transfers=transfers,
+        verdicts=verdicts,
+        end=3,
+        judged=False,
+        **kw,
+    )
 
 
-class Published:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    async def publish(self, event: Any, *, traceparent: str | None = None) -> None:
-        self.events.append(event)
+def judge() -> Judge:
+    return Judge(facts=None, publisher=None)  # type: ignore[arg-type]
 
 
-class WaitingFor(Judge):
-    """A judge whose ledger has not yet stored what some users' transfers depend on."""
-
-    lagging: set[str]
-
-    def _complete(self, t: TransferRow) -> bool:
-        return t.data["user_key"] not in self.lagging
-
-
-async def test_a_page_stays_until_each_of_its_transfers_is_judged_and_violations_go_once() -> None:
-    a, b, c = transfer("e1", "alice"), transfer("e2", "bob"), transfer("e3", "alice")
-    store, published = Pages([PendingPage("p1", [a, b]), PendingPage("p2", [c])]), Published()
-    judge = WaitingFor(facts=store, publisher=published)  # type: ignore[arg-type]
-    judge.lagging = {"bob"}
-    assert await judge.run_once() == 2 + 1  # a and c judged; p2 done
-    assert set(store.verdicts) == {"e1", "e3"}
-    assert [p.page_id for p in store.pages] == ["p1"]
-    assert await judge.run_once() == 0  # a is not judged (nor published) again
-    assert len(published.events) == 2
-    judge.lagging = set()
-    assert await judge.run_once() == 1 + 1  # b judged; p1 done
-    assert store.pages == []
-    assert set(store.verdicts) == {"e1", "e2", "e3"}
-    assert [e.data.transfer_id for e in published.events] == ["tr_e1", "tr_e3", "tr_e2"]
-    assert all(not v.covered and v.reason == "no_consent" for v in store.verdicts.values())
+def test_first_verdicts_announce_violations_only() -> None:
+    judgement = judge().judgement(user([GRANT, REVOKE], {}), {})
+    assert judgement.verdicts == {
+        "e1": VerdictState(Verdict.violation("revoked")),
+        "e2": VerdictState(Verdict(covered=True)),
+    }
+    [event] = [parse(raw) for raw in judgement.outbox]
+    assert isinstance(event.data, ViolationDetected)
+    assert (event.data.transfer_id, event.data.reason) == ("tr_e1", "revoked")
+    assert event.id == verdict_event_id("e1", changes=0, verdict=Verdict.violation("revoked"))
 
 
-async def test_a_transfer_in_two_pages_gets_one_verdict_and_one_violation() -> None:
-    a = transfer("e1", "alice")
-    store, published = Pages([PendingPage("p1", [a]), PendingPage("p2", [a])]), Published()
-    judge = Judge(facts=store, publisher=published)  # type: ignore[arg-type]
-    assert await judge.run_once() == 1 + 2  # one transfer, two pages
-    assert len(published.events) == 1
-    assert store.pages == []
+def test_a_late_revocation_corrects_a_covered_verdict_and_a_late_grant_clears_a_violation() -> None:
+    before = {
+        "e1": VerdictState(Verdict(covered=True)),  # judged before the revocation arrived
+        "e2": VerdictState(Verdict.violation("no_consent"), changes=1),  # before the grant
+    }
+    judgement = judge().judgement(user([REVOKE, GRANT], before), {})
+    events = {e.data.transfer_id: e for e in map(parse, judgement.outbox)}
+    first, second = events["tr_e1"].data, events["tr_e2"].data
+    assert isinstance(first, VerdictCorrected)
+    assert isinstance(second, VerdictCorrected)
+    assert (first.covered, first.reason, first.previous_reason, first.correction) == (
+        False,
+        "revoked",
+        None,
+        1,
+    )
+    assert (second.covered, second.reason, second.previous_reason, second.correction) == (
+        True,
+        None,
+        "no_consent",
+        2,
+    )
+    assert judgement.verdicts["e2"] == VerdictState(Verdict(covered=True), changes=2)
 
 
-async def test_a_transfer_judged_in_a_finished_page_is_not_published_again_from_another() -> None:
-    a, b = transfer("e1", "alice"), transfer("e2", "bob")
-    store, published = Pages([PendingPage("p1", [a]), PendingPage("p2", [a, b])]), Published()
-    judge = WaitingFor(facts=store, publisher=published)  # type: ignore[arg-type]
-    judge.lagging = {"bob"}
-    await judge.run_once()  # a judged, p1 done, p2 waits for b
-    await judge.run_once()
-    assert [p.page_id for p in store.pages] == ["p2"]
-    assert [e.data.transfer_id for e in published.events] == ["tr_e1"]
+def test_nothing_changed_announces_nothing_but_a_dead_claimers_events_go_out_again() -> None:
+    settled = {
+        "e1": VerdictState(Verdict.violation("revoked")),
+        "e2": VerdictState(Verdict(covered=True)),
+    }
+    assert judge().judgement(user([GRANT, REVOKE], settled), {}).outbox == []
+    carried = judge().judgement(user([GRANT, REVOKE], settled, unsent=[b"{}"]), {})
+    assert carried.outbox == [b"{}"]
+
+
+def test_ids_differ_by_change_and_outcome_and_repeat_for_the_same() -> None:
+    covered, revoked = Verdict(covered=True), Verdict.violation("revoked")
+    ids = {
+        verdict_event_id("e1", changes=c, verdict=v) for c in (0, 1, 2) for v in (covered, revoked)
+    }
+    assert len(ids) == 6
+    assert verdict_event_id("e1", changes=1, verdict=covered) == verdict_event_id(
+        "e1", changes=1, verdict=covered
+    )

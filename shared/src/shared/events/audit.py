@@ -10,6 +10,8 @@ from shared.events.common import Identifier, Timestamp
 from shared.events.envelope import EventData
 from shared.topics import AUDIT_EVENTS
 
+Reason = Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
+
 
 class ShardHead(BaseModel):
     """One shard's tree at checkpoint time."""
@@ -45,7 +47,30 @@ class ViolationDetected(EventData):
     user_key: Identifier
     app_id: Identifier
     consent_id: Identifier | None = None
-    reason: Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
+    reason: Reason
+    transfer_time: Timestamp
+
+    def subject(self) -> str:
+        return self.user_key
+
+
+class VerdictCorrected(EventData):
+    """A transfer's verdict changed because a consent or terms event arrived late.
+
+    `covered` and `reason` are the new verdict, `previous_reason` the one it replaces (None:
+    it was covered); `correction` counts the changes of this transfer's verdict (1 = first).
+    """
+
+    TYPE: ClassVar[str] = "audit.verdict_corrected.v1"
+    TOPIC: ClassVar[str] = AUDIT_EVENTS
+    transfer_id: Identifier
+    user_key: Identifier
+    app_id: Identifier
+    consent_id: Identifier | None = None
+    covered: bool
+    reason: Reason | None = None
+    previous_reason: Reason | None = None
+    correction: int = Field(ge=1)
     transfer_time: Timestamp
 
     def subject(self) -> str:

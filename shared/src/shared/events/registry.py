@@ -27,6 +27,7 @@ ALL_TYPES: tuple[type[EventData], ...] = (
     transfer.TransferRecorded,
     audit.CheckpointSigned,
     audit.ViolationDetected,
+    audit.VerdictCorrected,
 )
 
 REGISTRY: dict[str, type[EventData]] = {t.TYPE: t for t in ALL_TYPES}

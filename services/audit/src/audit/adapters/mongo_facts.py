@@ -1,44 +1,61 @@
-"""MongoDB read models for the judge and the access report, written a page per batch.
+"""MongoDB read models for the judge and the access report: one chain of documents per user.
 
-FerretDB v1 pays per document and per field value (about 5-10k documents inserted a second
-here, on the cores ingest also needs), so the consent, terms and transfer facts of one ingested
-batch are one *page* per kind: the users (or apps) it concerns, and its rows packed as zlib of
-their BSON; readers ask for the pages of a user (a multikey index on MongoDB) and keep that
-user's rows. A page's id is derived from the event ids it holds, so the same batch delivered
-again collides; a redelivery split differently repeats rows in another page, and readers keep
-one row per event id. The batch's transfers are also one pending
-page, deleted once the judge has a verdict for each; verdicts are one document per transfer
-(the first one wins).
+Each ingested batch appends, per user it concerns, one document with that user's new consent
+and transfer rows (`u:<user>:<k>`), and per app with new terms one document (`t:<app>:<k>`);
+no document holds another user's rows, and nothing but `_id` is ever filtered on (chains in
+`adapters/fact_chains.py`). The judge appends a *judgement* to the user's chain: every row
+so far, each transfer's verdict and the events announcing what changed; its unique insert at
+the chain's end is the claim, so a reader stops reading back at the newest judgement, and a
+report or a timeline reads that user's own documents only. Times are integer microseconds
+(BSON datetimes keep milliseconds). The batch's work for the judge goes to `pending_verdicts`,
+pages of at most 200 items, written with the facts and deleted once judged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import zlib
-from collections.abc import AsyncIterator, Collection, Sequence
+import time
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import bson
-from bson.codec_options import CodecOptions
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from audit.domain.verdict import ConsentFact, TermsFact, Verdict
-from audit.service.ports import ConsentRow, Facts, PendingPage, TermsRow, TransferRow
+from audit.adapters.fact_chains import Chains, pack, unpack
+from audit.adapters.fact_rows import (
+    consent,
+    consent_row,
+    from_micros,
+    micros,
+    terms,
+    terms_row,
+    transfer,
+    transfer_row,
+    verdict,
+)
+from audit.domain.verdict import ConsentFact, TermsFact
+from audit.service.ports import (
+    Facts,
+    Judgement,
+    PendingPage,
+    TermsWork,
+    TransferRow,
+    UserFacts,
+    UserWork,
+    VerdictState,
+)
 from shared.aio import settle
 from shared.mongo import Document, insert_many_once
 
-CONSENTS, TERMS, TRANSFERS = "consent_pages", "terms_pages", "transfer_pages"
-PENDING, VERDICTS = "pending_verdicts", "verdicts"
+PENDING = "pending_verdicts"
+PAGE_ITEMS = 200
+FACTS, JUDGEMENT, SENT, TERMS, NOTED = "facts", "judgement", "sent", "terms", "noted"
 
 
 async def create_fact_indexes(db: AsyncDatabase[Document]) -> None:
-    """Hot reads are by key: a user's timeline, an app's terms, a user's transfers."""
-    await db[CONSENTS].create_index([("users", ASCENDING)])
-    await db[TERMS].create_index([("apps", ASCENDING)])
-    await db[TRANSFERS].create_index([("users", ASCENDING)])
+    """Every fact read is by `_id`; only the small pending collection is read by time."""
     await db[PENDING].create_index([("due", ASCENDING)])
 
 
@@ -47,189 +64,197 @@ def page_id(event_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:32]
 
 
-PAGE_KEY_BYTES = 2000
-"""FerretDB on PostgreSQL indexes a page's whole key list as one btree row of at most 2,704
-bytes (about 67 UUID-length keys; past it every insert of the page fails, and the batch with
-it, for good): a page lists at most this many bytes of keys (each counted with 4 more)."""
-
-
-def _page(key: str, keys: Sequence[str], rows: list[Document]) -> list[Document]:
-    """The rows (`keys[i]` is `rows[i]`'s) as pages whose key lists stay under the index's row
-    limit, in order, so the same batch always makes the same pages (none without rows)."""
-    pages: list[Document] = []
-    group: list[Document] = []
-    listed: set[str] = set()
-    size = 0
-    for k, row in zip(keys, rows, strict=True):
-        cost = 0 if k in listed else len(k.encode()) + 4
-        if group and size + cost > PAGE_KEY_BYTES:
-            pages.append(_one_page(key, listed, group))
-            group, listed, size, cost = [], set(), 0, len(k.encode()) + 4
-        group.append(row)
-        listed.add(k)
-        size += cost
-    return [*pages, _one_page(key, listed, group)] if group else pages
-
-
-def _one_page(key: str, listed: set[str], rows: list[Document]) -> Document:
-    return {"_id": page_id([r["id"] for r in rows]), key: sorted(listed), **_pack(rows)}
-
-
-def _pack(rows: list[Document]) -> Document:
-    """The rows as zlib of their BSON: FerretDB converts every field value of a document it
-    stores or reads (measured: a page of 150 transfers took 24 ms to insert as fields, 6 ms
-    packed), and the rows are only ever read whole."""
-    return {"n": len(rows), "z": zlib.compress(bson.encode({"rows": rows}), 1)}
-
-
-def _unpack(page: Document, options: CodecOptions[Document]) -> list[Document]:
-    rows: list[Document] = bson.decode(zlib.decompress(page["z"]), codec_options=options)["rows"]
-    return rows
-
-
-async def _rows(
-    collection: AsyncCollection[Document], query: dict[str, Any]
-) -> AsyncIterator[Document]:
-    """Each row of the matching pages once (a row repeated by a redelivery is skipped)."""
-    seen: set[str] = set()
-    async for page in collection.find(query):
-        for row in _unpack(page, collection.codec_options):
-            if row["id"] not in seen:
-                seen.add(row["id"])
-                yield row
-
-
 class MongoFactStore:
-    """Consent timeline, app terms, transfers, pending judgements and verdicts."""
+    """Per-user chains of facts and judgements, app terms, and the judge's pending work."""
 
     def __init__(self, db: AsyncDatabase[Document], *, grace_s: float) -> None:
         self._db = db
         self._grace_s = grace_s
+        self._chains = Chains(db, base=lambda d: d["kind"] == JUDGEMENT)
+        self._terms: dict[str, tuple[int, set[TermsFact]]] = {}
+        """Terms chains read so far (append-only: a later read reads only what is new)."""
+
+    def remembered_chains(self) -> int:
+        """Chain ends kept in memory (about 180 bytes each, at most a million)."""
+        return self._chains.remembered()
+
+    def tail_bytes(self) -> int:
+        """Packed bytes of users' documents kept in memory (at most 64 MiB)."""
+        return self._chains.tail_bytes()
 
     async def add(self, facts: Facts) -> None:
-        """Store a batch's facts, a page per kind (idempotent); transfers become pending.
-
-        The writes are independent and each idempotent, so they run concurrently; a failure of
-        one fails the batch, whose retry stores what is missing.
-        """
-        consents = [_consent_row(r) for r in facts.consents]
-        terms = [_terms_row(r) for r in facts.terms]
-        transfers = [{"id": t.event_id, "data": t.data, "at": t.at} for t in facts.transfers]
-        pages = [
-            (CONSENTS, _page("users", [r.user_key for r in facts.consents], consents)),
-            (TERMS, _page("apps", [r.app_id for r in facts.terms], terms)),
-            (TRANSFERS, _page("users", [t.data["user_key"] for t in facts.transfers], transfers)),
-        ]
+        """Append the batch's rows to each user's and app's chain and note the pending work,
+        concurrently (the judge keeps a page whose facts it cannot read yet)."""
+        users: dict[str, dict[str, list[Document]]] = {}
+        for c in facts.consents:
+            rows = users.setdefault(c.user_key, {"consents": [], "transfers": []})
+            rows["consents"].append(consent_row(c.app_id, c.fact))
+        for t in facts.transfers:
+            rows = users.setdefault(t.data["user_key"], {"consents": [], "transfers": []})
+            rows["transfers"].append(transfer_row(t))
+        apps: dict[str, list[Document]] = {}
+        for r in facts.terms:
+            apps.setdefault(r.app_id, []).append(terms_row(r.fact))
+        docs = {f"u:{u}": {"kind": FACTS, "z": pack(rows)} for u, rows in users.items()}
+        docs.update({f"t:{a}": {"kind": TERMS, "z": pack({"terms": r})} for a, r in apps.items()})
         await settle(
-            *(insert_many_once(self._db[name], docs) for name, docs in pages if docs),
-            insert_many_once(self._db[PENDING], self._pending(transfers)),
+            self._chains.append(docs), insert_many_once(self._db[PENDING], self._pages(facts))
         )
 
-    def _pending(self, transfers: list[Document]) -> list[Document]:
-        """The batch's transfers as one pending page, due once the last one's grace is over."""
-        if not transfers:
-            return []
-        due = max(t["at"] for t in transfers).timestamp() + self._grace_s
-        return [{"_id": page_id([t["id"] for t in transfers]), "due": due, **_pack(transfers)}]
+    def _pages(self, facts: Facts) -> list[Document]:
+        """The work items of a batch, a page per 200 (a page's id derives from its events)."""
+        items: dict[str, tuple[list[str], set[str], int]] = {}
+        for user, app, at, event_id in [
+            *((c.user_key, c.app_id, c.fact.at, c.event_id) for c in facts.consents),
+            *((t.data["user_key"], t.data["app_id"], t.at, t.event_id) for t in facts.transfers),
+        ]:
+            ids, item_apps, moment = items.get(user, ([], set(), 0))
+            items[user] = ([*ids, event_id], item_apps | {app}, max(moment, micros(at)))
+        work: list[tuple[list[str], list[Any]]] = [
+            (ids, ["u", user, sorted(item_apps), moment])
+            for user, (ids, item_apps, moment) in items.items()
+        ]
+        work += [([r.event_id], ["t", r.app_id, micros(r.fact.at)]) for r in facts.terms]
+        due = time.time() + self._grace_s
+        pages = []
+        for start in range(0, len(work), PAGE_ITEMS):
+            part = work[start : start + PAGE_ITEMS]
+            ids = [i for item_ids, _ in part for i in item_ids]
+            pages.append(
+                {"_id": page_id(ids), "due": due, "z": pack({"items": [w for _, w in part]})}
+            )
+        return pages
 
-    async def due(
-        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
-    ) -> list[PendingPage]:
-        """Pending pages past their grace period, oldest first, until `limit` transfers that
-        are not in `judged`."""
-        pages, count = [], 0
+    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+        """Pending pages past their grace period, oldest first, until `limit` items (the
+        collection is small: pages go once judged)."""
         pending = self._db[PENDING]
-        async for doc in pending.find({"due": {"$lte": now.timestamp()}}).sort("due"):
-            rows = [_transfer(r) for r in _unpack(doc, pending.codec_options)]
-            pages.append(PendingPage(page_id=doc["_id"], transfers=rows))
-            count += sum(1 for t in rows if t.event_id not in judged)
+        found = [d async for d in pending.find({"due": {"$lte": now.timestamp()}})]
+        pages, count = [], 0
+        for doc in sorted(found, key=lambda d: (d["due"], d["_id"])):
+            pages.append(_page(doc, unpack(doc["z"], pending.codec_options)["items"]))
+            count += len(pages[-1].users) + len(pages[-1].terms)
             if count >= limit:
                 break
         return pages
 
-    async def timelines(
-        self, *, user_keys: Sequence[str], app_ids: Sequence[str]
-    ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
-        """The consent timelines of these users and the terms of these apps, in two reads."""
-        users, apps = sorted(set(user_keys)), sorted(set(app_ids))
-        consents: dict[tuple[str, str], list[ConsentFact]] = {}
-        async for r in _rows(self._db[CONSENTS], {"users": {"$in": users}}):
-            if r["user_key"] in users:
-                consents.setdefault((r["user_key"], r["app_id"]), []).append(_consent(r))
-        terms: dict[str, list[TermsFact]] = {}
-        async for r in _rows(self._db[TERMS], {"apps": {"$in": apps}}):
-            if r["app_id"] in apps:
-                terms.setdefault(r["app_id"], []).append(_terms(r))
-        return consents, terms
+    async def user(self, user_key: str, *, fresh: bool = True) -> UserFacts:
+        """Read back from the end of the user's chain to their latest judgement (without
+        `fresh`, from the end this process remembers: the judge's claim checks it)."""
+        chain = f"u:{user_key}"
+        end = await self._chains.end(chain, probe=fresh)
+        docs = await self._chains.read_back(chain, end=end, until=lambda d: d["kind"] == JUDGEMENT)
+        options = self._db.codec_options
+        consents: dict[tuple[Any, ...], ConsentFact] = {}
+        transfers: dict[str, TransferRow] = {}
+        verdicts: dict[str, VerdictState] = {}
+        sent = {d["of"] for d in docs if d["kind"] == SENT}
+        unsent: list[bytes] = []
+        since = None
+        for doc in reversed(docs):  # oldest first
+            if doc["kind"] == SENT:
+                continue
+            body = unpack(doc["z"], options)
+            for row in body["consents"]:
+                fact = consent(row)
+                consents[(row["app_id"], fact)] = fact
+            transfers.update((r["id"], transfer(r)) for r in body["transfers"])
+            if doc["kind"] == JUDGEMENT:
+                verdicts = {r[0]: verdict(r) for r in body["verdicts"]}
+                if body["outbox"] and _index(doc) not in sent:
+                    unsent, since = list(body["outbox"]), float(doc["at"])
+        by_app: dict[str, list[ConsentFact]] = {}
+        for app, fact in consents:
+            by_app.setdefault(app, []).append(fact)
+        newest = [d["kind"] for d in docs if d["kind"] != SENT][:1]
+        return UserFacts(
+            user_key=user_key,
+            consents=by_app,
+            transfers=sorted(transfers.values(), key=lambda t: (t.at, t.event_id)),
+            verdicts=verdicts,
+            end=end,
+            judged=newest == [JUDGEMENT],
+            unsent=unsent,
+            unsent_since=since,
+        )
 
-    async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
-        """Keep the verdicts (the first one of a transfer wins)."""
-        await insert_many_once(
-            self._db[VERDICTS],
-            [
-                {
-                    "_id": transfer.event_id,
-                    "covered": verdict.covered,
-                    "reason": verdict.reason,
-                    "user_key": transfer.data["user_key"],
-                }
-                for transfer, verdict in judged
-            ],
+    async def terms(self, app_ids: Collection[str]) -> dict[str, list[TermsFact]]:
+        """Each app's terms: the documents past what was read before (one probe if none)."""
+        apps = sorted(set(app_ids))
+        reads = await asyncio.gather(
+            *(self._chains.read_from(f"t:{a}", self._terms.get(a, (0, set()))[0]) for a in apps)
+        )
+        out: dict[str, list[TermsFact]] = {}
+        for app, (end, docs) in zip(apps, reads, strict=True):
+            rows = set(self._terms.get(app, (0, set()))[1])
+            for doc in docs:
+                rows |= {terms(r) for r in unpack(doc["z"], self._db.codec_options)["terms"]}
+            self._terms[app] = (end, rows)
+            out[app] = sorted(rows, key=lambda t: (t.at, t.terms_version))
+        return out
+
+    async def note_transfers(self, app_users: Mapping[str, Collection[str]]) -> None:
+        """Append to each app's list of users judged now (a page of 200 users at most)."""
+        now = time.time()
+        pieces = {app: sorted(users) for app, users in app_users.items() if users}
+        while pieces:
+            docs = {
+                f"x:{app}": {"kind": NOTED, "at": now, "z": pack({"users": users[:PAGE_ITEMS]})}
+                for app, users in pieces.items()
+            }
+            await self._chains.append(docs)
+            pieces = {a: u[PAGE_ITEMS:] for a, u in pieces.items() if len(u) > PAGE_ITEMS}
+
+    async def users_of_app(self, app_id: str, *, since: datetime) -> set[str]:
+        """Read the app's noted users back to the first note older than `since`."""
+        chain, moment = f"x:{app_id}", since.timestamp()
+        end = await self._chains.end(chain)
+        docs = await self._chains.read_back(chain, end=end, until=lambda d: d["at"] < moment)
+        return {u for d in docs for u in unpack(d["z"], self._db.codec_options)["users"]}
+
+    async def save_judgements(self, judged: Sequence[tuple[UserFacts, Judgement]]) -> list[bool]:
+        """Insert each at its user's end as read (a bulk insert per bucket): a fact or
+        judgement written since makes it lose."""
+        now = time.time()
+        places = [
+            (f"u:{user.user_key}", user.end, _judgement_doc(user, judgement, now))
+            for user, judgement in judged
+        ]
+        return await self._chains.insert_at(places)
+
+    async def mark_sent(self, judged: Sequence[tuple[str, int]]) -> None:
+        """Append to each user's chain that the judgement at that place went out."""
+        await self._chains.append(
+            {f"u:{user}": {"kind": SENT, "of": index} for user, index in judged}
         )
 
     async def forget_pending(self, page_id: str) -> None:
-        """Drop a pending page once each of its transfers has a verdict."""
+        """Drop a judged page."""
         await self._db[PENDING].delete_one({"_id": page_id})
 
-    async def transfers_of(self, user_key: str) -> list[TransferRow]:
-        """Every transfer of one user's data, oldest first."""
-        rows = _rows(self._db[TRANSFERS], {"users": user_key})
-        mine = [_transfer(r) async for r in rows if r["data"]["user_key"] == user_key]
-        return sorted(mine, key=lambda t: (t.at, t.event_id))
 
-    async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
-        """Verdicts of these transfers (absent while pending)."""
-        cursor = self._db[VERDICTS].find({"_id": {"$in": list(event_ids)}})
-        return {d["_id"]: Verdict(covered=d["covered"], reason=d["reason"]) async for d in cursor}
-
-
-def _consent_row(r: ConsentRow) -> Document:
-    return {
-        "id": r.event_id,
-        "user_key": r.user_key,
-        "app_id": r.app_id,
-        "consent_id": r.fact.consent_id,
-        "version": r.fact.version,
-        "kind": r.fact.kind,
-        "at": r.fact.at,
-        "scopes": sorted(r.fact.scopes),
-        "terms_version": r.fact.terms_version,
+def _judgement_doc(user: UserFacts, judgement: Judgement, now: float) -> Document:
+    rows = {
+        "consents": [consent_row(a, f) for a, facts in user.consents.items() for f in facts],
+        "transfers": [transfer_row(t) for t in user.transfers],
+        "verdicts": [
+            [eid, s.verdict.covered, s.verdict.reason, s.changes]
+            for eid, s in judgement.verdicts.items()
+        ],
+        "outbox": list(judgement.outbox),
     }
+    return {"kind": JUDGEMENT, "at": now, "z": pack(rows)}
 
 
-def _terms_row(r: TermsRow) -> Document:
-    return {
-        "id": r.event_id,
-        "app_id": r.app_id,
-        "terms_version": r.fact.terms_version,
-        "at": r.fact.at,
-    }
+def _index(doc: Document) -> int:
+    return int(str(doc["_id"]).rsplit(":", 1)[1])
 
 
-def _transfer(r: Document) -> TransferRow:
-    return TransferRow(event_id=r["id"], data=r["data"], at=r["at"])
-
-
-def _terms(r: Document) -> TermsFact:
-    return TermsFact(terms_version=r["terms_version"], at=r["at"])
-
-
-def _consent(d: Document) -> ConsentFact:
-    return ConsentFact(
-        consent_id=d["consent_id"],
-        version=d["version"],
-        kind=d["kind"],
-        at=d["at"],
-        scopes=frozenset(d["scopes"]),
-        terms_version=d["terms_version"],
-    )
+def _page(doc: Document, items: list[Any]) -> PendingPage:
+    users = [
+        UserWork(user_key=i[1], apps=tuple(i[2]), moment=from_micros(i[3]))
+        for i in items
+        if i[0] == "u"
+    ]
+    terms = [TermsWork(app_id=i[1], at=from_micros(i[2])) for i in items if i[0] == "t"]
+    return PendingPage(page_id=doc["_id"], users=users, terms=terms)

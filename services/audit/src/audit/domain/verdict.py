@@ -57,10 +57,20 @@ class Verdict:
 COVERED = Verdict(covered=True)
 
 
+def outcome(verdict: Verdict) -> str:
+    """A verdict as one word: `covered` or its reason."""
+    return "covered" if verdict.covered else (verdict.reason or "no_consent")
+
+
 def judge(
     transfer: TransferFact, *, consents: Iterable[ConsentFact], terms: Iterable[TermsFact]
 ) -> Verdict:
-    """Judge by event times only, so a replay reaches the same verdicts."""
+    """Judge by event times only (microseconds), so a replay reaches the same verdicts.
+
+    Ties: a consent or terms event at the very time of the transfer counts as before it; among
+    consent events the highest version is the latest (then the later time); among terms
+    published at the same time the greatest version string.
+    """
     history = [f for f in consents if f.consent_id == transfer.consent_id and f.at <= transfer.at]
     if not history:
         return Verdict.violation("no_consent")
@@ -72,7 +82,9 @@ def judge(
     if not transfer.scopes_used <= latest.scopes:
         return Verdict.violation("scope_not_granted")
     published = [t for t in terms if t.at <= transfer.at]
-    current = max(published, key=lambda t: t.at).terms_version if published else None
+    current = (
+        max(published, key=lambda t: (t.at, t.terms_version)).terms_version if published else None
+    )
     if transfer.terms_version != latest.terms_version or (
         current is not None and current != latest.terms_version
     ):

@@ -4,44 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
-from typing import Any
 
 from audit.domain.ledger import Record, ShardLog, shard_name
 from audit.domain.marks import MARK_PREFIX, MarkCause, mark_id, marked_data
 from audit.domain.merkle import CompactRange, nodes_for_root
-from audit.domain.verdict import ConsentFact, ConsentKind, TermsFact
-from audit.service.ports import (
-    ConsentRow,
-    DuplicateEvent,
-    Facts,
-    FactStore,
-    LedgerStore,
-    TermsRow,
-    TransferRow,
-)
+from audit.service.facts import facts_of
+from audit.service.ports import DuplicateEvent, FactStore, LedgerStore
 from audit.verify.checkpoint import ShardHead
 from shared.aio import settle
-from shared.events.auth import AppRegistered, AppTermsUpdated
-from shared.events.consent import (
-    ConsentGranted,
-    ConsentInvalidated,
-    ConsentRenewed,
-    ConsentRevoked,
-)
-from shared.events.transfer import TransferRecorded
 from shared.kafka.consumer import Delivery, Received
 from shared.logging import redact
 
 log = logging.getLogger(__name__)
 MAX_EVENT_ID = 100
 """Longest event id kept as an entry's id (the envelope's own limit)."""
-_KINDS: dict[type[Any], ConsentKind] = {
-    ConsentGranted: "granted",
-    ConsentRenewed: "renewed",
-    ConsentRevoked: "revoked",
-    ConsentInvalidated: "invalidated",
-}
 
 
 class LedgerIngest:
@@ -160,43 +136,3 @@ def _keepable_id(received: Received) -> str | None:
     if not 0 < len(event_id) <= MAX_EVENT_ID or event_id.startswith(MARK_PREFIX):
         return None
     return None if redact(event_id) != event_id else event_id
-
-
-def facts_of(deliveries: Sequence[Delivery]) -> Facts:
-    """The consent, terms and transfer facts carried by a batch of events."""
-    facts = Facts(consents=[], terms=[], transfers=[])
-    for delivery in deliveries:
-        event, data = delivery.event, delivery.event.data
-        kind = _KINDS.get(type(data))
-        if kind is not None:
-            facts.consents.append(
-                ConsentRow(
-                    event.id, data.user_key, data.app_id, _consent_fact(kind, data, event.time)
-                )
-            )
-        elif isinstance(data, AppRegistered | AppTermsUpdated):
-            facts.terms.append(
-                TermsRow(
-                    event.id,
-                    data.app_id,
-                    TermsFact(terms_version=data.terms_version, at=event.time),
-                )
-            )
-        elif isinstance(data, TransferRecorded):
-            facts.transfers.append(
-                TransferRow(
-                    event_id=event.id, data=data.model_dump(mode="json"), at=data.released_at
-                )
-            )
-    return facts
-
-
-def _consent_fact(kind: ConsentKind, data: Any, at: datetime) -> ConsentFact:
-    return ConsentFact(
-        consent_id=data.consent_id,
-        version=data.version,
-        kind=kind,
-        at=at,
-        scopes=frozenset(getattr(data, "scopes", ())),
-        terms_version=getattr(data, "terms_version", None),
-    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -84,11 +84,31 @@ class TermsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UserWork:
+    """A user with new consent or transfer facts: judge their transfers again."""
+
+    user_key: str
+    apps: tuple[str, ...]
+    """The apps of those facts (their terms partitions must have been read)."""
+    moment: datetime
+    """The latest time among those facts."""
+
+
+@dataclass(frozen=True, slots=True)
+class TermsWork:
+    """An app published terms at this time: judge its transfers from then on again."""
+
+    app_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PendingPage:
-    """The transfers of one ingested batch, waiting for their verdicts."""
+    """Part of one ingested batch's new facts, waiting for the judge (at most 200 items)."""
 
     page_id: str
-    transfers: list[TransferRow]
+    users: list[UserWork]
+    terms: list[TermsWork]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +118,44 @@ class Facts:
     consents: list[ConsentRow]
     terms: list[TermsRow]
     transfers: list[TransferRow]
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictState:
+    """A transfer's verdict now, and how many times it changed since the first one."""
+
+    verdict: Verdict
+    changes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserFacts:
+    """Everything stored about one user, read from that user's own documents only."""
+
+    user_key: str
+    consents: dict[str, list[ConsentFact]]
+    """By app."""
+    transfers: list[TransferRow]
+    """Oldest first."""
+    verdicts: dict[str, VerdictState]
+    """By transfer event id, as of the latest judgement (a transfer without one is pending)."""
+    end: int
+    """Where the user's next document goes: the place a judgement claims."""
+    judged: bool
+    """The user's latest document is a judgement (no fact arrived after it)."""
+    unsent: list[bytes] = field(default_factory=list)
+    """Events of the latest judgement not yet marked published."""
+    unsent_since: float | None = None
+    """When that judgement was claimed (seconds since the epoch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the judge concluded about one user: stored as the claim, then published."""
+
+    verdicts: dict[str, VerdictState]
+    outbox: list[bytes]
+    """The events announcing the changes (CloudEvents JSON), published after the claim."""
 
 
 class LedgerStore(Protocol):
@@ -157,30 +215,33 @@ class FactStore(Protocol):
     """The read models the judge and the access report use, idempotent by event id."""
 
     async def add(self, facts: Facts) -> None:
-        """Store facts (idempotent by event id); the batch's transfers become a pending page."""
+        """Store a batch's facts under their users and apps; then note them as pending work."""
 
-    async def due(
-        self, *, now: datetime, limit: int, judged: Collection[str] = frozenset()
-    ) -> list[PendingPage]:
-        """Pending pages whose transfers are all past their grace period, oldest first, until
-        they hold at least `limit` transfers not in `judged` (the judge's own memory)."""
+    async def due(self, *, now: datetime, limit: int) -> list[PendingPage]:
+        """Pending pages past their grace period, oldest first, until `limit` items."""
 
-    async def timelines(
-        self, *, user_keys: Sequence[str], app_ids: Sequence[str]
-    ) -> tuple[dict[tuple[str, str], list[ConsentFact]], dict[str, list[TermsFact]]]:
-        """Consent timelines by (user, app) and terms by app, for a batch of transfers."""
+    async def user(self, user_key: str, *, fresh: bool = True) -> UserFacts:
+        """One user's consents, transfers and verdicts (without `fresh`, as of the end this
+        process knows: enough for a judgement, whose claim fails if it was not the end)."""
 
-    async def record_verdicts(self, judged: Sequence[tuple[TransferRow, Verdict]]) -> None:
-        """Keep these verdicts (the first verdict of a transfer wins)."""
+    async def terms(self, app_ids: Collection[str]) -> dict[str, list[TermsFact]]:
+        """The terms each of these apps published."""
+
+    async def note_transfers(self, app_users: Mapping[str, Collection[str]]) -> None:
+        """Note that these users' transfers of these apps are being judged now."""
+
+    async def users_of_app(self, app_id: str, *, since: datetime) -> set[str]:
+        """Users whose transfers of this app were noted at or after `since`."""
+
+    async def save_judgements(self, judged: Sequence[tuple[UserFacts, Judgement]]) -> list[bool]:
+        """Claim each user's next place for their judgement; False where another write took
+        it first."""
+
+    async def mark_sent(self, judged: Sequence[tuple[str, int]]) -> None:
+        """The events of these (user, place) judgements are published."""
 
     async def forget_pending(self, page_id: str) -> None:
-        """Every transfer of this pending page has its verdict: the page goes."""
-
-    async def transfers_of(self, user_key: str) -> list[TransferRow]:
-        """Every transfer of one user's data, oldest first."""
-
-    async def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
-        """Verdicts of these transfers (absent while pending)."""
+        """Every item of this pending page was judged: the page goes."""
 
 
 class RecordSource(Protocol):

@@ -8,12 +8,13 @@ from audit.service.ports import FactStore
 
 
 async def access_report(facts: FactStore, *, user_key: str) -> dict[str, Any]:
-    """Plain JSON: to whom, when, which fields, under which consent and terms, the verdict."""
-    transfers = await facts.transfers_of(user_key)
-    verdicts = await facts.verdicts([t.event_id for t in transfers])
+    """Plain JSON: to whom, when, which fields, under which consent and terms, the verdict
+    (and how many times late events corrected it); reads only the user's own documents."""
+    user = await facts.user(user_key)
     rows = []
-    for t in transfers:
-        verdict = verdicts.get(t.event_id)
+    for t in user.transfers:
+        state = user.verdicts.get(t.event_id)
+        verdict = None if state is None else state.verdict
         rows.append(
             {
                 "transfer_id": t.data["transfer_id"],
@@ -30,6 +31,7 @@ async def access_report(facts: FactStore, *, user_key: str) -> dict[str, Any]:
                 if verdict is None
                 else ("covered" if verdict.covered else "violation"),
                 "violation_reason": None if verdict is None else verdict.reason,
+                "corrections": 0 if state is None else state.changes,
             }
         )
     return {
