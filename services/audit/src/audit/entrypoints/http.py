@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 
 from audit.bootstrap import Container
 from audit.entrypoints.schemas import (
+    AccessReportPublic,
     CheckpointPublic,
     ConsistencyPublic,
     InclusionPublic,
@@ -190,10 +191,10 @@ async def consistency(
 )
 async def my_access_report(
     c: Deps, authorization: Annotated[str | None, Header()] = None
-) -> dict[str, Any]:
+) -> AccessReportPublic:
     """Every transfer of the caller's data, with the verdict; only the user may read it."""
     user_key = await _user_key(c, _bearer(authorization))
-    return await access_report(c.facts, user_key=user_key)
+    return AccessReportPublic.model_validate(await access_report(c.facts, user_key=user_key))
 
 
 def _raw(key: Ed25519PublicKey) -> bytes:

@@ -93,3 +93,33 @@ __all__ = [
     "Problem",
     "SignedCheckpoint",
 ]
+
+
+class TransferReportRow(_Public):
+    """One transfer of the user's data: to whom, when, what, under which consent, the verdict."""
+
+    transfer_id: str
+    event_id: str
+    app_id: str
+    released_at: str
+    fields_released: list[str]
+    scopes_used: list[str]
+    purpose: str
+    consent_id: str
+    consent_version: int
+    terms_version: str
+    verdict: Literal["pending", "covered", "violation"]
+    violation_reason: (
+        Literal["no_consent", "revoked", "invalidated", "scope_not_granted", "terms_mismatch"]
+        | None
+    )
+    corrections: int
+    """How many times late consent or terms events changed this verdict."""
+
+
+class AccessReportPublic(_Public):
+    """Every transfer of the caller's data, with the verdicts."""
+
+    user: str
+    transfers: list[TransferReportRow]
+    violations: int
