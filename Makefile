@@ -63,4 +63,4 @@ docs: .venv/.synced  ## regenerate each service's committed AsyncAPI document
 	$(UV) run python scripts/asyncapi.py
 
 bench: .venv/.synced servers  ## baseline figures on the real servers
-	$(SERVERS_ENV) && $(UV) run python -m bench
+	$(SERVERS_ENV) && $(UV) run python -m bench --readme README.md

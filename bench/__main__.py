@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_checks, audit_ingest, audit_latency, audit_reports, foundation
+from bench import audit_checks, audit_ingest, audit_latency, audit_reports, foundation, readme
 from bench.env import BenchEnv, read_environment
 from bench.events import Wire, make_wire
 from bench.figures import Results, table, write_json
@@ -33,6 +33,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("foundation", "audit"), help="run one area")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_EVENTS}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="also write JSON here")
+    parser.add_argument(
+        "--readme", type=Path, help="rewrite the figures block of this file (README.md)"
+    )
     parser.add_argument("--single", type=int, default=1000, help="one-by-one publishes (A1)")
     parser.add_argument("--proofs", type=int, default=2000, help="inclusion proofs (B4)")
     parser.add_argument(
@@ -235,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("ALL TARGETS MET" if not failed else f"FAILED: {'; '.join(failed)}")
     write_json(results, args.json)
     print(f"figures written to {args.json}")
+    if args.readme is not None:
+        readme.update(args.readme, results)
+        print(f"figures block of {args.readme} rewritten")
     return 1 if failed else 0
 
 

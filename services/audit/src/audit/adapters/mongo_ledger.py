@@ -239,6 +239,19 @@ class MongoLedgerStore:
                 for entry in run.entries():
                     yield entry
 
+    async def _fetch(self, shard: str, queue: asyncio.Queue[Document | Exception | None]) -> None:
+        """Every chunk of the shard as stored into the queue, then None (or the failure)."""
+        cursor = self._chunks(shard).find({}, batch_size=READ_AHEAD)
+        try:
+            async for doc in cursor:
+                await queue.put(doc)
+        except Exception as exc:  # noqa: BLE001 - handed to the reader, raised there
+            await queue.put(exc)
+            return
+        finally:
+            await cursor.close()
+        await queue.put(None)
+
     async def _read(self, shard: str) -> AsyncGenerator[Run]:
         """The shard's chunks in index order, read ahead while the caller works.
 
@@ -248,20 +261,7 @@ class MongoLedgerStore:
         stored, the earliest waiting chunk follows, and the reader sees the gap.
         """
         queue: asyncio.Queue[Document | Exception | None] = asyncio.Queue(maxsize=READ_AHEAD)
-
-        async def fetch() -> None:
-            cursor = self._chunks(shard).find({}, batch_size=READ_AHEAD)
-            try:
-                async for doc in cursor:
-                    await queue.put(doc)
-            except Exception as exc:  # noqa: BLE001 - handed to the reader, raised there
-                await queue.put(exc)
-                return
-            finally:
-                await cursor.close()
-            await queue.put(None)
-
-        reader = asyncio.create_task(fetch())
+        reader = asyncio.create_task(self._fetch(shard, queue))
         try:
             waiting: dict[int, Run] = {}
             strays: list[Run] = []  # overlapping an earlier chunk: only a forger writes these
