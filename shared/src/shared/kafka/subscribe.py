@@ -6,6 +6,7 @@ dead-letter topic `<group>.dlq` with the others at start: no group exists withou
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiokafka.abc import ConsumerRebalanceListener
@@ -109,17 +110,13 @@ def subscribe_batch(
     """
     pipeline = _pipeline(host, group_id=group_id, accepts=accepts)
 
-    @host.broker.subscriber(
-        *topics,
+    @_batches(
+        host,
+        topics,
         group_id=group_id,
-        ack_policy=ACK_POLICY,
-        auto_offset_reset="earliest",
-        max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
-        batch=True,
         max_records=max_records,
         batch_timeout_ms=batch_timeout_ms,
         listener=listener,
-        decoder=_raw_records,
         title=title or f"{group_id}:{handler.__name__}",
         description=_describe(accepts),
     )
@@ -141,7 +138,33 @@ def subscribe_mirror(
     that must account for each record of its partitions (the audit ledger)."""
     pipeline = _pipeline(host, group_id=group_id, accepts=None)
 
-    @host.broker.subscriber(
+    @_batches(
+        host,
+        topics,
+        group_id=group_id,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
+        listener=listener,
+        title=title or f"{group_id}:{handler.__name__}",
+        description=_describe(None, mirror=True),
+    )
+    async def _consume(records: Any) -> None:
+        await pipeline.process_mirror(tuple(records), handler)
+
+
+def _batches(
+    host: ConsumerHost,
+    topics: tuple[str, ...],
+    *,
+    group_id: str,
+    max_records: int,
+    batch_timeout_ms: int,
+    listener: ConsumerRebalanceListener | None,
+    title: str,
+    description: str,
+) -> Callable[[Callable[[Any], Awaitable[None]]], Any]:
+    """The batch subscriber decorator both batch paths use (group, ack policy, raw records)."""
+    return host.broker.subscriber(
         *topics,
         group_id=group_id,
         ack_policy=ACK_POLICY,
@@ -150,13 +173,11 @@ def subscribe_mirror(
         batch=True,
         max_records=max_records,
         batch_timeout_ms=batch_timeout_ms,
-        decoder=_raw_records,
         listener=listener,
-        title=title or f"{group_id}:{handler.__name__}",
-        description=_describe(None, mirror=True),
+        decoder=_raw_records,
+        title=title,
+        description=description,
     )
-    async def _consume(records: Any) -> None:
-        await pipeline.process_mirror(tuple(records), handler)
 
 
 def _describe(accepts: frozenset[str] | None, *, mirror: bool = False) -> str:
