@@ -17,7 +17,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_checks, audit_ingest, audit_latency, audit_reports, foundation, readme
+from bench import (
+    audit_checks,
+    audit_ingest,
+    audit_latency,
+    audit_reports,
+    foundation,
+    readme,
+    replay_memory,
+)
 from bench.env import BenchEnv, read_environment
 from bench.events import Wire, make_wire
 from bench.figures import Results, table, write_json
@@ -162,6 +170,9 @@ async def on_ledger(
         ),
     )
     await timed(results, "B3 replay", lambda: audit_checks.run_replay(env, results, source))
+    await timed(
+        results, "B3 replay memory", lambda: replay_memory.run_replay_memory(env, results, source)
+    )
 
 
 async def run(args: argparse.Namespace, env: BenchEnv) -> Results:

@@ -1,0 +1,66 @@
+"""B3 memory: `audit-admin replay` as an operator runs it, in a process of its own, and its peak
+memory (the child's own `ru_maxrss`), next to an idle process with the same imports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from bench.audit_ingest import Ingested
+from bench.env import BenchEnv
+from bench.figures import Results
+
+AREA = "B. audit"
+_RUN = (
+    "import resource, sys\n"
+    "from audit.entrypoints.cli import main\n"
+    "code = main(sys.argv[1:]) if len(sys.argv) > 1 else 0\n"
+    "print('maxrss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "raise SystemExit(code)\n"
+)
+
+
+def _peak_kib(args: list[str], env: dict[str, str]) -> tuple[int, int, float]:
+    """(peak KiB, exit code, seconds) of one run of the snippet with these arguments."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("maxrss-kib ")]
+    peak = int(lines[-1].split()[1]) if lines else -1
+    return peak, done.returncode, time.perf_counter() - started
+
+
+async def run_replay_memory(env: BenchEnv, results: Results, source: Ingested) -> None:
+    """The replay command over B1's topic into a fresh database: its peak memory."""
+    into = env.database("replay_memory").name  # registered, so the clean-up drops it
+    child = {
+        **os.environ,
+        "AUDIT_ENVIRONMENT": "development",
+        "AUDIT_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap,
+        "AUDIT_MONGODB_URL": env.mongo_url,
+        "AUDIT_MONGODB_DATABASE": source.ledger.db.name,
+        "AUDIT_LEDGER_TOPICS": source.topic,
+        "AUDIT_LOG_LEVEL": "WARNING",
+    }
+    idle, _, _ = await asyncio.to_thread(_peak_kib, [], child)
+    peak, code, seconds = await asyncio.to_thread(_peak_kib, ["replay", "--into", into], child)
+    results.check(f"B3 audit-admin replay exits 0 (exit {code})", code == 0)
+    events = len(source.stored_ids)
+    results.add(
+        AREA,
+        f"B3 replay's peak memory (audit-admin replay of {events:,} events, a process)",
+        peak / 1024,
+        "MiB",
+        note=f"{seconds:.1f} s; an idle process with the same imports peaks at "
+        f"{idle / 1024:.1f} MiB, so replay adds {(peak - idle) / 1024:.1f} MiB "
+        f"({(peak - idle) * 1024 / max(events, 1):,.0f} B an event)",
+    )
