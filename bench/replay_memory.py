@@ -1,5 +1,9 @@
 """B3 memory: `audit-admin replay` as an operator runs it, in a process of its own, and its peak
-memory (the child's own `ru_maxrss`), next to an idle process with the same imports."""
+memory, next to an idle process with the same imports.
+
+The peak is the child's `VmHWM` (Linux, /proc/self/status): `ru_maxrss` is not reset by exec,
+so a child of the large bench process would report the bench's own peak.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,11 @@ from bench.figures import Results
 
 AREA = "B. audit"
 _RUN = (
-    "import resource, sys\n"
+    "import sys\n"
     "from audit.entrypoints.cli import main\n"
     "code = main(sys.argv[1:]) if len(sys.argv) > 1 else 0\n"
-    "print('maxrss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "print('maxrss-kib', hwm[0] if hwm else -1, file=sys.stderr)\n"
     "raise SystemExit(code)\n"
 )
 
