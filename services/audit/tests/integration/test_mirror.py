@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
 from audit.adapters.kafka_records import KafkaRecords
@@ -20,7 +21,7 @@ from audit_events import logged_in
 from audit_testing import AuditHarness, audit_shard, new_user
 from kits_testing import Servers
 from shared.events import make_event
-from shared.kafka.consumer import receive
+from shared.kafka.consumer import Origin, Received, receive
 from shared.kafka.publisher import DurablePublisher
 from shared.topics import AUTH_EVENTS
 
@@ -136,3 +137,35 @@ async def test_the_comparison_passes_on_a_full_mirror_and_counts_what_is_pending
         ledger=store, source=source, topics=[topic], committed={(topic, 0): 5}
     )
     assert len(holed.findings) == 2  # committed past them, yet no entries: a hole
+
+
+async def test_an_event_named_like_a_mark_cannot_take_a_later_records_place(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """Before, the event kept the id `marked:<shard>@1` and the undecodable record at offset 1
+    collided with it on every try: the batch could never be stored (the ledger blocked)."""
+    await create_ledger_indexes(db)
+    await create_fact_indexes(db)
+    forged = make_event(logged_in(new_user()), source="/auth", event_id="marked:t-forge/0@1")
+    records = [
+        Received(
+            origin=Origin("t-forge", 0, 0, None, 0), raw=forged.to_bytes(), event=forged, fault=None
+        ),
+        receive_bytes(DEEP, offset=1),
+    ]
+    store = MongoLedgerStore(db)
+    await LedgerIngest(ledger=store, facts=MongoFactStore(db, grace_s=0))(records)
+    stored = [e async for e in store.scan("t-forge/0")]
+    assert [e.offset for e in stored] == [0, 1]
+    first, second = read_mark(stored[0].data), read_mark(stored[1].data)
+    assert first is not None
+    assert first.cause == "invalid"  # kept only as its digest, under its own place's mark
+    assert second is not None
+    assert second.cause == "undecodable"
+    assert audit_shard("t-forge/0", stored, []) == []
+
+
+def receive_bytes(value: bytes, *, offset: int) -> Received:
+    """A record of topic `t-forge` as the mirror consumer would hand it over."""
+    record = ConsumerRecord("t-forge", 0, offset, 0, 0, None, value, None, 0, len(value), [])
+    return receive(record)

@@ -126,13 +126,18 @@ def record_of(shard: str, received: Received, duplicates: Collection[str] = ()) 
 
 def _keepable_id(received: Received) -> str | None:
     """The id under which the record's exact bytes may be kept, if they may: an event's id, or
-    an unknown type's when it looks like an id (never a phone number, nor a mark's)."""
-    if received.event is not None:
-        return received.event.id
+    an unknown type's, when it looks like an id (never a phone number, nor a mark's: a
+    producer naming its event `marked:<shard>@<offset>` would otherwise take the place of the
+    mark of a later record, and that record's append would collide for good)."""
     fault = received.fault
-    if fault is None or fault.cause != "unknown-type" or fault.event_id is None:
+    if received.event is not None:
+        event_id: str | None = received.event.id
+    elif fault is not None and fault.cause == "unknown-type":
+        event_id = fault.event_id
+    else:
         return None
-    event_id = fault.event_id
-    if not 0 < len(event_id) <= MAX_EVENT_ID or event_id.startswith(MARK_PREFIX):
+    if event_id is None or not 0 < len(event_id) <= MAX_EVENT_ID:
         return None
-    return None if redact(event_id) != event_id else event_id
+    if event_id.startswith(MARK_PREFIX) or redact(event_id) != event_id:
+        return None
+    return event_id
