@@ -88,7 +88,7 @@ async def replay(container: Container, *, into: str) -> int:
         {
             "ok": report.ok,
             "events": report.events,
-            "skipped_invalid": report.skipped,
+            "not_known_events": report.unknown,
             "seconds": round(report.seconds, 3),
             "checkpoints": report.checkpoints,
             "shard_heads_compared": report.heads,

@@ -32,7 +32,7 @@ class ReplayReport:
     """What the replay read, rebuilt and compared."""
 
     events: int = 0
-    skipped: int = 0
+    unknown: int = 0
     """Records that are not events of a known type (kept as they are, or as marked entries)."""
     seconds: float = 0.0
     checkpoints: int = 0
@@ -67,7 +67,7 @@ async def rebuild(
         async for records in source.read(topic, partition, batch=batch):
             received = [receive(r) for r in records]
             report.events += len(received)
-            report.skipped += sum(1 for r in received if r.event is None)
+            report.unknown += sum(1 for r in received if r.event is None)
             await ingest(received)
     while await judge.run_once(limit=5000):
         pass
