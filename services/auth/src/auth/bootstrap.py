@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
+from auth.adapters.mongo_login import MongoSessions, MongoUsers, create_login_indexes
 from auth.config import AuthSettings
+from auth.service.sessions import Sessions
 from shared.events import auth, transfer
 from shared.runtime import Runtime, declare_publications
 
@@ -18,6 +22,7 @@ PUBLISHES = (
     auth.TokenRevoked,
     transfer.TransferRecorded,
 )
+SOURCE = "kits.auth"
 
 
 @dataclass
@@ -26,13 +31,26 @@ class Container:
 
     settings: AuthSettings
     runtime: Runtime
+    sessions: Sessions
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def prepare(self) -> None:
+        """Create the indexes deletion and the sweeps use."""
+        await create_login_indexes(self.runtime.db)
 
     async def start(self) -> None:
-        """Connect and start consuming."""
+        """Indexes, topics, broker, then the sweeper (an owned task)."""
+        await self.prepare()
         await self.runtime.start()
 
     async def stop(self) -> None:
-        """Stop consuming and close the clients."""
+        """Stop the loops, then the broker and clients."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks = []
         await self.runtime.stop()
 
 
@@ -41,5 +59,7 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     settings = settings or AuthSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
-    container = Container(settings=settings, runtime=runtime)
-    return container
+    db = runtime.db
+    users = MongoUsers(db)
+    sessions = Sessions(store=MongoSessions(db), users=users, ttl_s=settings.session_ttl_s)
+    return Container(settings=settings, runtime=runtime, sessions=sessions)

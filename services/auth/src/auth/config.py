@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from auth.domain.limits import Window, parse_windows
+from shared.settings import DEV_SECRET_PREFIX, DEV_USER_TOKEN_ISSUER, ServiceSettings, check_key_url
+
+MIN_SECRET_CHARS = 32
 
 
 class AuthSettings(ServiceSettings):
@@ -14,3 +20,101 @@ class AuthSettings(ServiceSettings):
 
     service_name: str = "auth"
     http_port: int = 8001
+
+    # Auth's public base URL: the `iss` of every token it signs and the base of its pages.
+    issuer: str = Field(default=DEV_USER_TOKEN_ISSUER, min_length=1, max_length=500)
+
+    # Keyed-hash keys of the phone lookup, `id=secret` pairs (comma separated); the one named by
+    # `lookup_key_id` writes new lookups, the others are still read (rotation, see README).
+    lookup_keys: SecretStr = SecretStr("lk1=dev-only-lookup-key-1")
+    lookup_key_id: str = Field(default="lk1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # HMAC key of the short-lived login state: challenge ids, code hashes, rate-limit counters.
+    otp_key: SecretStr = SecretStr("dev-only-otp-key")
+    # HMAC key of the per-app ids (OIDC pairwise subjects): changing it changes every app's ids.
+    pairwise_secret: SecretStr = SecretStr("dev-only-pairwise-secret")
+    # Ed25519 seeds (base64 of 32 bytes, comma separated) signing platform user tokens: the
+    # first signs, all are published at the JWKS endpoint (rotation: add the new one first).
+    user_token_keys: SecretStr = SecretStr("dev-only-user-token-key-1")
+    user_token_audience: str = Field(default="kits-platform", min_length=1, max_length=200)
+    user_token_ttl_s: int = Field(default=300, ge=30, le=3600)
+
+    session_cookie: str = Field(default="kits_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    session_cookie_secure: bool = True
+    session_ttl_s: int = Field(default=43_200, ge=60, le=30 * 86_400)
+
+    otp_ttl_s: int = Field(default=300, ge=30, le=300)
+    otp_max_attempts: int = Field(default=5, ge=1, le=5)
+    # `seconds:count` windows, comma separated (fixed windows, counted by unique inserts).
+    start_limits_number: str = "60:1,3600:5,86400:10"
+    start_limits_address: str = "60:20,3600:100,86400:500"
+    verify_failure_limits_number: str = "3600:100"
+    # Where the client's address is read: empty for the TCP peer; a header name (e.g.
+    # `x-forwarded-for`, its first entry) only behind a proxy that sets it.
+    client_address_header: str = Field(default="", max_length=100)
+
+    # `development` keeps codes in memory for `POST /dev/sms/last-code`; refused in production.
+    sms_sender: Literal["development", "twilio"] = "development"
+    twilio_api_url: str = Field(default="https://api.twilio.com", max_length=500)
+    twilio_account_sid: str = Field(default="", max_length=64)
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: SecretStr = SecretStr("")  # the platform's sender number or messaging service
+
+    @property
+    def development(self) -> bool:
+        """Whether this is a development deployment (dev endpoints and secrets allowed)."""
+        return self.environment == "development"
+
+    def lookup_key_map(self) -> dict[str, bytes]:
+        """The lookup keys by id."""
+        return _pairs(self.lookup_keys.get_secret_value())
+
+    def windows(self, name: str) -> tuple[Window, ...]:
+        """One of the `*_limits_*` settings, parsed."""
+        value: str = getattr(self, name)
+        return parse_windows(value)
+
+    @model_validator(mode="after")
+    def _keys_are_usable(self) -> Self:
+        keys = self.lookup_key_map()
+        if self.lookup_key_id not in keys:
+            raise ValueError(f"lookup_key_id {self.lookup_key_id!r} is not in lookup_keys")
+        for name in ("start_limits_number", "start_limits_address", "verify_failure_limits_number"):
+            self.windows(name)
+        if self.development:
+            return self
+        secrets = {f"lookup key {k}": v.decode() for k, v in keys.items()}
+        secrets |= {
+            "otp_key": self.otp_key.get_secret_value(),
+            "pairwise_secret": self.pairwise_secret.get_secret_value(),
+        }
+        for name, value in secrets.items():
+            if value.startswith(DEV_SECRET_PREFIX) or len(value) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"{name} must be a secret of at least {MIN_SECRET_CHARS} characters"
+                )
+        if any(
+            part.strip().startswith(DEV_SECRET_PREFIX)
+            for part in self.user_token_keys.get_secret_value().split(",")
+        ):
+            raise ValueError("user_token_keys still has a development key")
+        return self._production_only()
+
+    def _production_only(self) -> Self:
+        if self.sms_sender == "development":
+            raise ValueError("sms_sender=development keeps codes in memory: development only")
+        if not self.session_cookie_secure:
+            raise ValueError("session cookies must be Secure outside development")
+        if self.issuer == DEV_USER_TOKEN_ISSUER:
+            raise ValueError("issuer still has its development default; set auth's https URL")
+        check_key_url(self.issuer, development=False, name="issuer")
+        return self
+
+
+def _pairs(value: str) -> dict[str, bytes]:
+    pairs: dict[str, bytes] = {}
+    for part in value.split(","):
+        key_id, sep, secret = part.strip().partition("=")
+        if not sep or not key_id or not secret:
+            raise ValueError("lookup_keys must be `id=secret` pairs, comma separated")
+        pairs[key_id] = secret.encode()
+    return pairs

@@ -1,4 +1,4 @@
-"""HTTP routes of the auth service: translate a request, call one handler, map the result."""
+"""HTTP routes of the auth service, one router per area (each translates and calls a handler)."""
 
 from __future__ import annotations
 
