@@ -59,6 +59,12 @@ class AuthSettings(ServiceSettings):
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from: SecretStr = SecretStr("")  # the platform's sender number or messaging service
 
+    # App registry (docs/apps.md): bounded retries of a conflicting change (then 409), how long
+    # a crashed writer's claim blocks an app, and how many apps one developer may register.
+    apps_max_attempts: int = Field(default=25, ge=1, le=100)
+    apps_claim_lease_s: float = Field(default=60.0, ge=1, le=3600)
+    apps_max_per_developer: int = Field(default=100, ge=1, le=1000)
+
     @property
     def development(self) -> bool:
         """Whether this is a development deployment (dev endpoints and secrets allowed)."""
@@ -80,6 +86,9 @@ class AuthSettings(ServiceSettings):
             raise ValueError(f"lookup_key_id {self.lookup_key_id!r} is not in lookup_keys")
         for name in ("start_limits_number", "start_limits_address", "verify_failure_limits_number"):
             self.windows(name)
+        if self.apps_claim_lease_s < 4 * self.publish_deadline_s:
+            # A writer gives up committing after half the lease; a publish must fit well inside.
+            raise ValueError("apps_claim_lease_s must be at least 4 x publish_deadline_s")
         if self.development:
             return self
         secrets = {f"lookup key {k}": v.decode() for k, v in keys.items()}

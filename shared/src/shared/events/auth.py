@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
 
 from shared.events.common import (
     Identifier,
@@ -15,6 +17,18 @@ from shared.events.common import (
 )
 from shared.events.envelope import EventData
 from shared.topics import AUTH_EVENTS
+
+ClientType = Literal["confidential", "public"]
+DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
+AppVersion = Annotated[int, Field(ge=1)]
+AppField = Literal[
+    "name",
+    "redirect_uris",
+    "allowed_scopes",
+    "privacy_policy_url",
+    "deletion_webhook_url",
+    "client_secret",
+]
 
 
 class _AppEvent(EventData):
@@ -44,6 +58,11 @@ class AppRegistered(_AppEvent):
     terms_url: Url
     recipients: tuple[Recipient, ...] = ()
     retention_days: RetentionDays
+    # Added for the consent screen and the deletion requests (optional: older events lack them).
+    client_type: ClientType | None = None
+    privacy_policy_url: Url | None = None
+    deletion_webhook_url: Url | None = None
+    developer_name: DisplayName | None = None
 
 
 class AppTermsUpdated(_AppEvent):
@@ -55,6 +74,27 @@ class AppTermsUpdated(_AppEvent):
     terms_url: Url
     recipients: tuple[Recipient, ...] = ()
     retention_days: RetentionDays
+    version: AppVersion | None = None  # the app's registration version this change wrote
+
+
+class AppUpdated(_AppEvent):
+    """An app's registration changed other than by new terms (name, redirect URIs, scopes,
+    URLs, client secret); carries the app's full new public state, never a secret or its hash."""
+
+    TYPE: ClassVar[str] = "auth.app_updated.v1"
+    version: AppVersion
+    changed: tuple[AppField, ...] = Field(min_length=1, max_length=20)
+    name: DisplayName
+    developer_name: DisplayName | None = None
+    client_type: ClientType
+    redirect_uris: tuple[Url, ...]
+    allowed_scopes: Scopes
+    terms_version: TermsVersion
+    terms_url: Url
+    recipients: tuple[Recipient, ...] = ()
+    retention_days: RetentionDays
+    privacy_policy_url: Url | None = None
+    deletion_webhook_url: Url | None = None
 
 
 class UserSignedUp(_UserEvent):

@@ -10,6 +10,7 @@ from shared.events.envelope import CloudEvent, EventData, parse_event
 ALL_TYPES: tuple[type[EventData], ...] = (
     auth.AppRegistered,
     auth.AppTermsUpdated,
+    auth.AppUpdated,
     auth.UserSignedUp,
     auth.UserLoggedIn,
     auth.UserDeleted,

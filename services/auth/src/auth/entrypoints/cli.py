@@ -52,5 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_run(args))
 
 
+from auth.entrypoints import cli_apps  # noqa: E402, F401 - registers its commands
+
 if __name__ == "__main__":
     sys.exit(main())
