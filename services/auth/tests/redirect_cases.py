@@ -1,0 +1,51 @@
+"""The redirect-URI table shared by the domain's unit test and the HTTP test: (URI, reason)."""
+
+from __future__ import annotations
+
+ACCEPTED = [
+    "https://tunes.example/callback",
+    "https://tunes.example:8443/cb?from=login",
+    "https://sub.tunes.example/oauth/cb",
+    "http://127.0.0.1:8765/cb",
+    "http://127.0.0.1/cb",
+    "http://[::1]:8765/cb",
+    "http://localhost:3000/callback",
+    "https://localhost/cb",
+    "https://192.0.2.7/cb",
+]
+
+REFUSED = [
+    ("http://example.com/cb", "must use https"),
+    ("http://tunes.example:80/cb", "must use https"),
+    ("http://localhost.evil.example/cb", "must use https"),
+    ("http://127.0.0.1.nip.io/cb", "must use https"),
+    ("http://127.1/cb", "must use https"),
+    ("https://tunes.example/cb#frag", "fragment"),
+    ("https://tunes.example/cb#", "fragment"),
+    ("https://user:pass@tunes.example/cb", "userinfo"),
+    ("https://user@tunes.example/cb", "userinfo"),
+    ("/callback", "absolute https"),
+    ("callback", "absolute https"),
+    ("//tunes.example/cb", "absolute https"),
+    ("javascript:alert(1)", "absolute https"),
+    ("data:text/html,hi", "absolute https"),
+    ("ftp://tunes.example/cb", "absolute https"),
+    ("HTTPS://tunes.example/cb", "absolute https"),
+    ("https:/tunes.example/cb", "absolute https"),
+    ("com.tunes.app:/cb", "absolute https"),
+    ("https://*.tunes.example/cb", "wildcard"),
+    ("https://tunes.example/*", "wildcard"),
+    ("https://tunes.example/c b", "printable ASCII"),
+    ("https://tunes.example/cb\n", "printable ASCII"),
+    ("https://tünes.example/cb", "printable ASCII"),
+    ("https://tunes.example\\@evil.example/cb", "backslash"),
+    ("https:///cb", "must have a host"),
+    ("https://Tunes.Example/cb", "lower-case"),
+    ("https://tunes_example/cb", "lower-case"),
+    ("https://tunes.example:99999/cb", "port"),
+    ("https://tunes.example:x/cb", "port"),
+    ("https://[::1/cb", "well-formed"),
+    ("https://[zz::1]/cb", "well-formed"),
+    ("https://[v1.abc]/cb", "IPv6"),
+    ("https://tunes.example/" + "a" * 1000, "1 to 1000 characters"),
+]
