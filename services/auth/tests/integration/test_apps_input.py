@@ -74,6 +74,7 @@ async def test_unknown_scopes_are_refused_by_name(auth: AuthHarness) -> None:
         ("privacy_policy_url", "privacy", 400, "absolute https"),
         ("name", "   ", 400, "not blank"),
         ("name", "x" * 101, 422, "at most 100"),
+        ("name", "Call +49 151 1234 5678", 422, "looks like a phone number"),
         ("client_type", "hybrid", 422, "confidential"),
         ("allowed_scopes", "video.list", 422, "valid list"),
         ("allowed_scopes", [], 422, "at least 1"),
@@ -89,6 +90,7 @@ async def test_wrong_values_and_types_are_refused_with_a_reason(
     response = await auth.http.post("/v1/apps", json=app_body(**{field: value}), headers=dev)
     assert response.status_code == status, response.text
     assert reason in response.text
+    assert "1234 5678" not in response.text  # a refused value is never echoed
 
 
 @pytest.mark.parametrize(
@@ -100,6 +102,7 @@ async def test_wrong_values_and_types_are_refused_with_a_reason(
         {"retention_days": True},
         {"recipients": "Tune Share Ltd"},
         {"recipients": [1, 2]},
+        {"recipients": ["Tune Share Ltd", "+49 151 1234 5678"]},
     ],
 )
 async def test_terms_of_the_wrong_type_are_422(

@@ -13,6 +13,7 @@ import sys
 from auth.bootstrap import Container
 from auth.domain.app_rules import InvalidApp
 from auth.entrypoints.cli import command
+from shared.phone import looks_like_phone
 
 
 def _name(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,9 @@ def _out(payload: dict[str, str]) -> None:
 )
 async def create_developer(container: Container, args: argparse.Namespace) -> int:
     """Create the account and print `{"developer_id", "api_key"}`."""
+    if looks_like_phone(args.name):
+        sys.stderr.write("refused: name: looks like a phone number\n")
+        return 2
     try:
         developer, key = await container.apps.developers.create(name=args.name)
     except InvalidApp as exc:

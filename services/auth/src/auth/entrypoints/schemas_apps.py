@@ -10,11 +10,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from auth.domain.apps import App, AppChanges, AppFields, Terms
+from shared.phone import looks_like_phone
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+def _no_phone(value: str) -> str:
+    # Names and recipients go into events kept forever: no phone number, not even a company's.
+    if looks_like_phone(value):
+        raise ValueError("looks like a phone number; names and recipients must not contain one")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_phone)]
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_phone)]
 UrlIn = Annotated[str, Field(min_length=1, max_length=2000)]
 ScopeName = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -44,7 +54,7 @@ class TermsIn(_In):
 class AppCreate(_In):
     """A registration: everything the consent screen and the OAuth server need."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Name
     client_type: Literal["confidential", "public"]
     redirect_uris: Annotated[list[UrlIn], Field(min_length=1, max_length=10)]
     allowed_scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=20)]
@@ -68,7 +78,7 @@ class AppCreate(_In):
 class AppUpdate(_In):
     """A partial change; terms, recipients and retention change only with new terms."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    name: Name | None = None
     redirect_uris: Annotated[list[UrlIn], Field(min_length=1, max_length=10)] | None = None
     allowed_scopes: Annotated[list[ScopeName], Field(min_length=1, max_length=20)] | None = None
     privacy_policy_url: UrlIn | None = None
