@@ -31,6 +31,8 @@ SAMPLE_VALUES: dict[str, Any] = {
     "name": "An App",
     "redirect_uris": ("https://app.example/cb",),
     "terms_url": "https://app.example/terms",
+    "changed": ("redirect_uris",),
+    "client_type": "confidential",
     "hash_key_id": "k1",
     "session_id": "s_1",
     "token_id": "t_1",
