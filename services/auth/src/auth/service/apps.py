@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import random
 import secrets
 import time
@@ -38,6 +39,7 @@ from auth.service.developers import Developers, new_secret, sha256_hex
 from auth.service.ports import EventPublisher, VersionConflict
 from shared.events import EventData, make_event
 
+log = logging.getLogger(__name__)
 SECRET_PREFIX = "kcs_"  # "kits client secret"
 _NO_SECRET = sha256_hex("no app has this secret")  # compared against, so timing stays even
 
@@ -192,18 +194,26 @@ class AppRegistry:
         try:
             await self._publisher.publish(make_event(data, source=self._source))
         except BaseException:
-            # Shielded: a cancelled request must still give the version back.
-            await asyncio.shield(self._store.release(app.client_id, version=version))
+            await self._release(app.client_id, version=version)
             raise
         if time.monotonic() - started > self._limits.claim_lease_s / 2:
             # The claim may already count as stale to another writer: committing now could race
             # its commit. The event is out, but the change is not made: the caller sees 409.
-            await self._store.release(app.client_id, version=version)
+            await self._release(app.client_id, version=version)
             raise AppBusy(f"{app.client_id}: the change took too long to publish; try again")
         try:
-            await self._store.commit(app, version=version)
+            # Shielded: once the event is out, a cancelled request must still make the change.
+            await asyncio.shield(self._store.commit(app, version=version))
         except VersionConflict as exc:
             raise AppBusy(f"{app.client_id} changed concurrently; try again") from exc
+
+    async def _release(self, client_id: str, *, version: int) -> None:
+        """Give the claim back, shielded (a cancelled request must too); if the database is
+        away as well, the claim goes stale and the next writer clears it after its lease."""
+        try:
+            await asyncio.shield(self._store.release(client_id, version=version))
+        except Exception:  # noqa: BLE001 - the caller's own error is the one to report
+            log.warning("claim %s#%d not released; it clears after its lease", client_id, version)
 
     async def _after_conflict(self, client_id: str, *, version: int, attempt: int) -> None:
         older_than = time.time() - self._limits.claim_lease_s
