@@ -148,6 +148,29 @@ async def test_a_change_is_invisible_until_its_event_is_acknowledged(auth: AuthH
     assert after.name == "Held"
 
 
+async def test_a_request_cancelled_while_publishing_gives_its_claim_back(
+    auth: AuthHarness,
+) -> None:
+    dev = await new_developer(auth)
+    client_id = (await register(auth, dev))["app"]["client_id"]
+    publisher = HeldPublisher()
+    registry = _registry(auth, publisher)
+    developer = await registry.developers.authenticate(dev["Authorization"].split()[1])
+    assert developer is not None
+
+    change = asyncio.create_task(registry.update_terms(developer, client_id, _terms("gone")))
+    await asyncio.wait_for(publisher.arrived.wait(), 10)
+    change.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await change
+
+    claims = auth.container.runtime.db["app_claims"]
+    assert await claims.find_one({"_id": f"{client_id}#2"}) is None
+    app = await registry.get(client_id)
+    assert app is not None
+    assert app.terms.version == "2026-01"
+
+
 class HeldPublisher:
     """Holds each event until the test acknowledges it."""
 
