@@ -11,6 +11,7 @@ lose their body (so an old bio or a retired redirect URI is not kept forever).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +61,11 @@ class MongoVersioned:
         except DuplicateKeyError as exc:
             raise VersionConflict(f"{key} changed concurrently; read it again") from exc
         head = {"_id": key, "key": key, "version": version, "body": body, "at": now}
-        await self._docs.replace_one({"_id": key}, head, upsert=True)
+        # Two writers upserting a missing head at once collide (FerretDB's upsert is
+        # find-then-insert): the other's head stands; the version is written, a load reads
+        # forward to it.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._docs.replace_one({"_id": key}, head, upsert=True)
         if version > KEEP_BODIES:
             # Unconditional on one `_id`: at worst two writers both clear the same old body.
             await self._docs.update_one(
