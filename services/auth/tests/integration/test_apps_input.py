@@ -103,6 +103,8 @@ async def test_wrong_values_and_types_are_refused_with_a_reason(
         {"recipients": "Tune Share Ltd"},
         {"recipients": [1, 2]},
         {"recipients": ["Tune Share Ltd", "+49 151 1234 5678"]},
+        {"terms_version": "+49 151 1234 5678"},
+        {"terms_version": "4915112345678"},
     ],
 )
 async def test_terms_of_the_wrong_type_are_422(

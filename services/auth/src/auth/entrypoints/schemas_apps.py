@@ -17,9 +17,10 @@ from shared.phone import looks_like_phone
 
 
 def _no_phone(value: str) -> str:
-    # Names and recipients go into events kept forever: no phone number, not even a company's.
+    # Names, recipients and terms labels go into events kept forever: no phone number, not
+    # even a company's.
     if looks_like_phone(value):
-        raise ValueError("looks like a phone number; names and recipients must not contain one")
+        raise ValueError("looks like a phone number; names, recipients and terms versions must not")
     return value
 
 
@@ -37,7 +38,8 @@ class TermsIn(_In):
     """Terms an app publishes: a new version label each time (never one used before)."""
 
     terms_url: UrlIn
-    terms_version: Annotated[str, Field(min_length=1, max_length=64)]
+    # A label such as `2026-02` (a bare run of 7+ digits reads as a phone number: refused).
+    terms_version: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_phone)]
     recipients: Annotated[list[Text], Field(max_length=20)] = []
     retention_days: Annotated[int, Field(ge=0, le=36_500)]
 
