@@ -171,6 +171,48 @@ async def test_a_request_cancelled_while_publishing_gives_its_claim_back(
     assert app.terms.version == "2026-01"
 
 
+async def test_a_publish_slower_than_half_the_lease_is_not_committed(auth: AuthHarness) -> None:
+    dev = await new_developer(auth)
+    client_id = (await register(auth, dev))["app"]["client_id"]
+    auth.container.apps = _registry(auth, SlowPublisher(delay_s=0.3), claim_lease_s=0.4)
+
+    answer = await auth.http.patch(f"/v1/apps/{client_id}", json={"name": "Slow"}, headers=dev)
+
+    assert answer.status_code == 409
+    assert "too long" in answer.json()["detail"]
+    app = await auth.container.apps.get(client_id)
+    assert app is not None
+    assert app.name == "Tune Share"
+    assert await auth.container.runtime.db["app_claims"].find_one({"_id": f"{client_id}#2"}) is None
+
+
+async def test_a_developer_past_the_app_limit_gets_409(auth: AuthHarness) -> None:
+    publisher = FakePublisher()
+    publisher.failing = False
+    auth.container.apps = _registry(auth, publisher, max_apps_per_developer=2)
+    dev = await new_developer(auth)
+    await register(auth, dev, name="One")
+    await register(auth, dev, name="Two")
+
+    third = await auth.http.post("/v1/apps", json=app_body(name="Three"), headers=dev)
+
+    assert third.status_code == 409
+    assert "at most 2 apps" in third.json()["detail"]
+    listed = (await auth.http.get("/v1/apps", headers=dev)).json()["apps"]
+    assert [app["name"] for app in listed] == ["One", "Two"]
+    assert len(publisher.published) == 2
+
+
+class SlowPublisher:
+    """Acknowledges every event after a delay."""
+
+    def __init__(self, *, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    async def publish(self, event: CloudEvent[Any], *, traceparent: str | None = None) -> None:
+        await asyncio.sleep(self.delay_s)
+
+
 class HeldPublisher:
     """Holds each event until the test acknowledges it."""
 
