@@ -89,6 +89,8 @@ def test_scopes_come_from_the_catalogue_once_each() -> None:
     assert check_scopes(["video.list", "sound.share"]) == ("video.list", "sound.share")
     with pytest.raises(InvalidApp, match=r"'user\.email'"):
         check_scopes(["user.info.basic", "user.email"])
+    with pytest.raises(InvalidApp, match=r"catalogue: 2 malformed$"):
+        check_scopes(["+4915112345678", "User Info"])
     with pytest.raises(InvalidApp, match="at least one"):
         check_scopes([])
     with pytest.raises(InvalidApp, match="once"):

@@ -26,6 +26,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}$")
+_SCOPE_SHAPE = re.compile(r"[a-z][a-z0-9_.:]{0,63}")
 
 
 class InvalidApp(ValueError):
@@ -103,7 +104,11 @@ def check_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
         raise InvalidApp("allowed_scopes", "give at least one scope")
     unknown = unknown_scopes(scopes)
     if unknown:
-        names = ", ".join(repr(name[:64]) for name in unknown[:5])
+        # Named back only when shaped like a scope: anything else (a phone number pasted in
+        # the wrong field) is counted, never echoed.
+        shaped = [repr(name) for name in unknown if _SCOPE_SHAPE.fullmatch(name)]
+        others = len(unknown) - len(shaped)
+        names = ", ".join(shaped[:5] + ([f"{others} malformed"] if others else []))
         raise InvalidApp("allowed_scopes", f"not in the scope catalogue: {names}")
     if len(set(scopes)) != len(scopes):
         raise InvalidApp("allowed_scopes", "each scope once")
