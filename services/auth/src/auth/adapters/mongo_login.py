@@ -41,6 +41,8 @@ class MongoChallenges:
             "created_at": _at(challenge.created_at),
             "expires_at": _at(challenge.expires_at),
             "max_attempts": challenge.max_attempts,
+            # FerretDB v1 refuses nested arrays: pairs are stored as small documents.
+            "lookups": [{"key": k, "id": i} for k, i in challenge.lookups],
         }
         await self._c.replace_one({"_id": challenge.challenge_id}, doc, upsert=True)
 
@@ -56,6 +58,7 @@ class MongoChallenges:
             created_at=_ts(doc["created_at"]),
             expires_at=_ts(doc["expires_at"]),
             max_attempts=int(doc["max_attempts"]),
+            lookups=tuple((str(p["key"]), str(p["id"])) for p in doc["lookups"]),
         )
 
     async def claim(self, challenge: Challenge) -> bool:
