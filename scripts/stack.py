@@ -55,6 +55,13 @@ def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
     env.setdefault(f"{prefix}_HTTP_PORT", str(port_of(service)))
     env.setdefault(f"{prefix}_KAFKA_BOOTSTRAP_SERVERS", servers["KAFKA_BOOTSTRAP_SERVERS"])
     env.setdefault(f"{prefix}_MONGODB_URL", servers["MONGODB_URL"])
+    # Auth signs the platform's user tokens; the others verify them against its JWKS.
+    auth_url = env.get("AUTH_ISSUER") or f"http://127.0.0.1:{port_of('auth')}"
+    if service == "auth":
+        env.setdefault("AUTH_ISSUER", auth_url)
+    else:
+        env.setdefault(f"{prefix}_USER_TOKEN_ISSUER", auth_url)
+        env.setdefault(f"{prefix}_USER_TOKEN_JWKS_URL", f"{auth_url}/.well-known/jwks.json")
     return env
 
 
