@@ -6,8 +6,14 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from auth.adapters.mongo_login import MongoSessions, MongoUsers, create_login_indexes
+from auth.adapters.mongo_login import MongoLookups, MongoSessions, MongoUsers, create_login_indexes
+from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
+from auth.adapters.sms_dev import DevSmsSender
+from auth.adapters.sms_twilio import TwilioSmsSender
 from auth.config import AuthSettings
+from auth.domain.identity import LookupKeys
+from auth.service.profiles import Profiles
+from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
 from shared.events import auth, transfer
 from shared.runtime import Runtime, declare_publications
@@ -32,11 +38,13 @@ class Container:
     settings: AuthSettings
     runtime: Runtime
     sessions: Sessions
+    profiles: Profiles
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
         """Create the indexes deletion and the sweeps use."""
         await create_login_indexes(self.runtime.db)
+        await create_profile_indexes(self.runtime.db)
 
     async def start(self) -> None:
         """Indexes, topics, broker, then the sweeper (an owned task)."""
@@ -62,4 +70,33 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     db = runtime.db
     users = MongoUsers(db)
     sessions = Sessions(store=MongoSessions(db), users=users, ttl_s=settings.session_ttl_s)
-    return Container(settings=settings, runtime=runtime, sessions=sessions)
+    profiles = Profiles(store=profile_store(db), development=settings.development)
+    return Container(settings=settings, runtime=runtime, sessions=sessions, profiles=profiles)
+
+
+def build_sms_sender(settings: AuthSettings) -> DevSmsSender | TwilioSmsSender:
+    """The SMS sender `sms_sender` names (call `aclose()` on it when stopping)."""
+    if settings.sms_sender == "development":
+        return DevSmsSender()
+    return TwilioSmsSender(
+        api_url=settings.twilio_api_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from.get_secret_value(),
+        timeout_s=settings.twilio_timeout_s,
+        max_attempts=settings.twilio_max_attempts,
+        backoff_s=settings.twilio_retry_backoff_s,
+    )
+
+
+def demo_seeder(container: Container) -> DemoSeeder:
+    """The `seed-demo` handler, on the container's database and publisher."""
+    settings, db = container.settings, container.runtime.db
+    return DemoSeeder(
+        lookups=MongoLookups(db),
+        users=MongoUsers(db),
+        profiles=container.profiles,
+        keys=LookupKeys(keys=settings.lookup_key_map(), current=settings.lookup_key_id),
+        publisher=container.runtime.publisher,
+        source=SOURCE,
+    )

@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from auth.entrypoints import http_profiles
+
 router = APIRouter()
+router.include_router(http_profiles.router)
