@@ -18,7 +18,7 @@ MAX_TITLE = 150
 MAX_URL = 2048
 MIN_DURATION_S = 1
 MAX_DURATION_S = 36_000
-MAX_VIDEOS = 100  # per user: keeps the one document small (~250 KB at every field's limit)
+MAX_VIDEOS = 100  # per user: keeps the one document small (< 300 KB at every field's limit)
 MAX_VIDEO_ID = 64
 
 
