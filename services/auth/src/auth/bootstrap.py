@@ -14,13 +14,16 @@ from auth.adapters.mongo_login import (
     MongoUsers,
     create_login_indexes,
 )
+from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
 from auth.adapters.mongo_slots import MongoSlots
 from auth.adapters.sms_dev import DevSmsSender
+from auth.adapters.sms_twilio import TwilioSmsSender
 from auth.config import AuthSettings
 from auth.domain.identity import LookupKeys
 from auth.service.accounts import Accounts
 from auth.service.login import LoginLimits, PhoneLogin
-from auth.service.ports import SmsSender
+from auth.service.profiles import Profiles
+from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
 from auth.service.sweeper import Sweeper
 from shared.events import auth, transfer
@@ -50,12 +53,14 @@ class Container:
     accounts: Accounts
     user_tokens: UserTokenSigner
     sweeper: Sweeper
-    dev_sms: DevSmsSender | None  # development only: the codes `POST /dev/sms/last-code` reads
+    profiles: Profiles
+    sms: DevSmsSender | TwilioSmsSender
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
         """Create the indexes deletion and the sweeps use."""
         await create_login_indexes(self.runtime.db)
+        await create_profile_indexes(self.runtime.db)
 
     async def start(self) -> None:
         """Indexes, topics, broker, then the sweeper (an owned task)."""
@@ -71,7 +76,13 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks = []
+        await self.sms.aclose()
         await self.runtime.stop()
+
+    @property
+    def dev_sms(self) -> DevSmsSender | None:
+        """Development only: the sender whose codes `POST /dev/sms/last-code` reads."""
+        return self.sms if isinstance(self.sms, DevSmsSender) else None
 
 
 def bootstrap(settings: AuthSettings | None = None) -> Container:
@@ -83,13 +94,14 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     users, lookups, session_store = MongoUsers(db), MongoLookups(db), MongoSessions(db)
     slots, challenges = MongoSlots(db), MongoChallenges(db)
     sessions = Sessions(store=session_store, users=users, ttl_s=settings.session_ttl_s)
-    dev_sms = DevSmsSender() if settings.sms_sender == "development" else None
+    profiles = Profiles(store=profile_store(db), development=settings.development)
+    sms = build_sms_sender(settings)
     login = PhoneLogin(
         challenges=challenges,
         lookups=lookups,
         users=users,
         slots=slots,
-        sms=dev_sms or _sms(settings),
+        sms=sms,
         publisher=runtime.publisher,
         sessions=sessions,
         lookup_keys=LookupKeys(keys=settings.lookup_key_map(), current=settings.lookup_key_id),
@@ -109,6 +121,7 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
         users=users,
         publisher=runtime.publisher,
         source=SOURCE,
+        erasers=[profiles.delete_user],
     )
     return Container(
         settings=settings,
@@ -123,9 +136,34 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
             ttl_s=settings.user_token_ttl_s,
         ),
         sweeper=Sweeper(sweeps=(slots.sweep, challenges.sweep, session_store.sweep)),
-        dev_sms=dev_sms,
+        profiles=profiles,
+        sms=sms,
     )
 
 
-def _sms(settings: AuthSettings) -> SmsSender:
-    raise ValueError(f"sms_sender={settings.sms_sender}: its adapter is not wired yet")
+def build_sms_sender(settings: AuthSettings) -> DevSmsSender | TwilioSmsSender:
+    """The SMS sender `sms_sender` names (call `aclose()` on it when stopping)."""
+    if settings.sms_sender == "development":
+        return DevSmsSender()
+    return TwilioSmsSender(
+        api_url=settings.twilio_api_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from.get_secret_value(),
+        timeout_s=settings.twilio_timeout_s,
+        max_attempts=settings.twilio_max_attempts,
+        backoff_s=settings.twilio_retry_backoff_s,
+    )
+
+
+def demo_seeder(container: Container) -> DemoSeeder:
+    """The `seed-demo` handler, on the container's database and publisher."""
+    settings, db = container.settings, container.runtime.db
+    return DemoSeeder(
+        lookups=MongoLookups(db),
+        users=MongoUsers(db),
+        profiles=container.profiles,
+        keys=LookupKeys(keys=settings.lookup_key_map(), current=settings.lookup_key_id),
+        publisher=container.runtime.publisher,
+        source=SOURCE,
+    )

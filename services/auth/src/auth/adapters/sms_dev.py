@@ -1,33 +1,46 @@
 """The development SMS sender: keeps the last code per number in memory, sends nothing.
 
-Only built when `AUTH_ENVIRONMENT=development` and `AUTH_SMS_SENDER=development`; it writes
-nothing to disk or logs. `POST /dev/sms/last-code` reads it, so tests and the local stack can
-log in without a phone.
+Nothing is written to disk or to a log. The numbers are the dictionary's keys only as a keyed
+hash under a random key of this process, so even a heap dump does not list them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+from collections import OrderedDict
 
-_CODE = re.compile(r"\b(\d{6})\b")
-MAX_NUMBERS = 10_000
+MAX_NUMBERS = 10_000  # a long-running development process does not grow without bound
+_CODE = re.compile(r"(?<!\d)(\d{4,8})(?!\d)")
 
 
 class DevSmsSender:
-    """An in-memory outbox of the last code sent to each number."""
+    """`SmsSender` for development and tests: `last_code(number)` reads what was sent."""
 
-    def __init__(self) -> None:
-        self._last: dict[str, str] = {}
+    def __init__(self, *, max_numbers: int = MAX_NUMBERS) -> None:
+        self._key = secrets.token_bytes(32)
+        self._codes: OrderedDict[str, str] = OrderedDict()
+        self._max = max_numbers
 
     async def send(self, *, to: str, body: str) -> None:
-        """Keep the code of the message (the number is a key in memory only)."""
-        found = _CODE.search(body)
-        if found is None:
+        """Keep the code the message carries (its first run of 4 to 8 digits)."""
+        match = _CODE.search(body)
+        if match is None:
             return
-        if len(self._last) >= MAX_NUMBERS:
-            self._last.pop(next(iter(self._last)))
-        self._last[to] = found.group(1)
+        slot = self._slot(to)
+        self._codes[slot] = match.group(1)
+        self._codes.move_to_end(slot)
+        while len(self._codes) > self._max:
+            self._codes.popitem(last=False)
 
-    def last_code(self, e164: str) -> str | None:
-        """The last code sent to the number, if any."""
-        return self._last.get(e164)
+    def last_code(self, to: str) -> str | None:
+        """The last code sent to `to` (E.164), or None."""
+        return self._codes.get(self._slot(to))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    def _slot(self, to: str) -> str:
+        return hmac.new(self._key, to.encode(), hashlib.sha256).hexdigest()

@@ -52,5 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_run(args))
 
 
+# Each area's module registers its subcommands when imported (after `command` exists).
+from auth.entrypoints import cli_profiles  # noqa: E402, F401  (registers seed-demo)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.entrypoints import http_login, http_pages
+from auth.entrypoints import http_login, http_pages, http_profiles
 
 router = APIRouter()
 router.include_router(http_login.router)
 router.include_router(http_pages.router)
+router.include_router(http_profiles.router)
 
 
 def routers(*, development: bool) -> APIRouter:

@@ -29,7 +29,7 @@ class Accounts:
             make_event(auth.UserDeleted(user_key=user_key), source=self.source)
         )
         await self.lookups.remove_user(user_key)
+        await self.sessions.remove_user(user_key)  # first, so no edit of theirs is in flight
         for erase in self.erasers:
             await erase(user_key)
-        await self.sessions.remove_user(user_key)
         await self.users.remove(user_key)
