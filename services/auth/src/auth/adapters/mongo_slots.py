@@ -40,6 +40,10 @@ class MongoSlots:
             n = max(n + 1, self._hints.get(key, 0))
         return False
 
+    def known_full(self, *, key: str, limit: int) -> bool:
+        """Whether this process already saw every slot of window `key` taken (no I/O)."""
+        return self._hints.get(key, 0) >= limit
+
     async def _insert(self, key: str, n: int, expires: datetime) -> bool:
         try:
             await self._slots.insert_one({"_id": f"{key}:{n}", "expires_at": expires})

@@ -7,6 +7,7 @@ Every limit is a slot taken by a unique insert (`Slots`), never a counter.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -106,9 +107,25 @@ class PhoneLogin:
         return CodeSent(challenge=challenge_id, expires_in=self.ttl_s)
 
     async def verify(self, *, challenge: str, code: str) -> LoggedIn:
-        """Check a guess (LoginFailed or RateLimited); on the right code, log in once."""
+        """Check a guess (LoginFailed or RateLimited); on the right code, log in once.
+
+        Every failed guess takes a slot of the number's failure windows (a unique insert);
+        once they are full the answer is 429. A guess is evaluated only after it took one of
+        the code's attempt slots, so at most `max_attempts` are ever evaluated per code.
+        """
         now = self.clock()
-        await self._take(f"vf:{challenge}", self.limits.failures, now=now)
+        failures = f"vf:{challenge}"
+        for window in self.limits.failures:
+            key = f"{failures}:{window.seconds}:{window.bucket(now)}"
+            if self.slots.known_full(key=key, limit=window.limit):
+                raise RateLimited(retry_after_s=window.retry_after(now))
+        try:
+            return await self._verify(challenge=challenge, code=code, now=now)
+        except LoginFailed:
+            await self._take(failures, self.limits.failures, now=now)
+            raise
+
+    async def _verify(self, *, challenge: str, code: str, now: float) -> LoggedIn:
         found = await self.challenges.get(challenge) if len(challenge) == 64 else None
         if found is None or found.expired(now):
             raise LoginFailed()
@@ -127,17 +144,23 @@ class PhoneLogin:
 
     async def _log_in(self, *, challenge: Challenge) -> LoggedIn:
         user_key, signed_up = await self._user_of(challenge.lookups)
-        session = await self.sessions.start(user_key=user_key)
+        session = self.sessions.new(user_key=user_key)
         data: auth.UserSignedUp | auth.UserLoggedIn
         if signed_up:
             data = auth.UserSignedUp(user_key=user_key, hash_key_id=challenge.lookups[0][0])
         else:
             data = auth.UserLoggedIn(user_key=user_key, session_id=session.session.session_id)
-        try:
-            await self.publisher.publish(make_event(data, source=self.source))
-        except BaseException:
-            await self.sessions.end(session.token)  # not on the record: no session either
-            raise
+        # The session is stored while the event is acknowledged; the cookie is only handed out
+        # once both are done, and a session whose event failed is removed at once.
+        outcomes: list[object] = await asyncio.gather(
+            self.sessions.store.add(session.session),
+            self.publisher.publish(make_event(data, source=self.source)),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                await self.sessions.end(session.token)
+                raise outcome
         return LoggedIn(user_key=user_key, signed_up=signed_up, session=session)
 
     async def _user_of(self, lookups: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
