@@ -135,7 +135,8 @@ def docker_answers() -> bool:
 
 
 def up(services: list[str], *, with_servers: bool) -> None:
-    if with_servers and docker_answers():
+    docker = with_servers and docker_answers()
+    if docker:
         subprocess.run(["docker", "compose", "up", "-d", "--build", "--wait"], check=True, cwd=ROOT)
     else:
         if with_servers:
@@ -150,6 +151,37 @@ def up(services: list[str], *, with_servers: bool) -> None:
             f"{service:8} http://127.0.0.1:{port_of(service)}  (docs: /docs, "
             f"events: /asyncapi.json)"
         )
+    if "auth" in services:
+        seed_demo(docker=docker)
+
+
+def seed_demo(*, docker: bool) -> None:
+    """Create the demo users (idempotent) and print their numbers and the login page."""
+    command = ["auth-admin", "seed-demo"]
+    if docker:
+        done = subprocess.run(
+            ["docker", "compose", "exec", "-T", "auth", *command],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    else:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / command[0]), *command[1:]],
+            cwd=ROOT,
+            env=service_env("auth", servers_env()),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        sys.exit(f"seeding the demo users failed:\n{done.stdout}{done.stderr}")
+    print(
+        f"\nlog in at http://127.0.0.1:{port_of('auth')}/login with a demo number; "
+        "the code is at POST /dev/sms/last-code (development only)"
+    )
+    print(done.stdout.rstrip())
 
 
 def down(services: list[str], *, with_servers: bool) -> None:

@@ -22,7 +22,6 @@ from shared.user_tokens import USER_TOKEN_TYP
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
-PHONE = "+12025550143"  # fictional (NANP 555-01XX)
 PORTS = {"auth": 18001, "consent": 18002, "sound": 18003, "audit": 18004}
 
 
@@ -52,6 +51,8 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
     try:
         up = stack("up", env)
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "demo users" in up.stdout  # seeded, with the numbers to log in with
+        assert f"http://127.0.0.1:{PORTS['auth']}/login" in up.stdout
         for service, port in PORTS.items():
             assert f"http://127.0.0.1:{port}" in up.stdout
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
@@ -59,7 +60,10 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
             lines = (tmp_path / f"{service}.log").read_text().splitlines()
             assert lines, f"{service} logged nothing"
             assert all(json.loads(line)["level"] for line in lines)  # structured JSON lines
-        a_real_login_opens_the_audit_report(auth=PORTS["auth"], audit=PORTS["audit"])
+        seeded = up.stdout.split("demo users", 1)[1].splitlines()[1].split()
+        a_real_login_opens_the_audit_report(
+            auth=PORTS["auth"], audit=PORTS["audit"], phone=seeded[0]
+        )
     finally:
         down = stack("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -91,16 +95,20 @@ def _report_status(audit: int, token: str) -> int:
         return int(exc.code)
 
 
-def a_real_login_opens_the_audit_report(*, auth: int, audit: int) -> None:
-    """Cross-service: `make up` wires audit to auth's JWKS, so a real login's token is
-    accepted (200) and a forged or expired one is not (401)."""
+def a_real_login_opens_the_audit_report(*, auth: int, audit: int, phone: str) -> None:
+    """Cross-service: a seeded demo user logs in with the printed number, and `make up` wires
+    audit to auth's JWKS, so the login's token is accepted (200) and a forged or expired one
+    is not (401)."""
     base = f"http://127.0.0.1:{auth}"
-    started, _ = _post(f"{base}/v1/login/start", {"phone": PHONE})
-    code, _ = _post(f"{base}/dev/sms/last-code", {"phone": PHONE})
+    started, _ = _post(f"{base}/v1/login/start", {"phone": phone})
+    code, _ = _post(f"{base}/dev/sms/last-code", {"phone": phone})
     session, headers = _post(
         f"{base}/v1/login/verify", {"challenge": started["challenge"], "code": code["code"]}
     )
     cookie = headers["set-cookie"].split(";")[0]
+    request = urllib.request.Request(f"{base}/v1/me/profile", headers={"cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["display_name"]  # the seeded profile
     token, _ = _post(f"{base}/v1/session/token", {}, headers={"cookie": cookie})
     assert _report_status(audit, token["access_token"]) == 200
     forged = OKPKey.generate_key("Ed25519", parameters={"kid": "forged"})
