@@ -138,12 +138,19 @@ class PhoneLogin:
             raise LoginFailed()
         if not found.matches(self._code_hash(serial=found.serial, code=code)):
             raise LoginFailed()
-        if not await self.challenges.claim(found):
+        # The claim and the read of the current lookup overlap (the read changes nothing).
+        claimed, current = await asyncio.gather(
+            self.challenges.claim(found), self.lookups.get(found.lookups[0][1])
+        )
+        if not claimed:
             raise LoginFailed()  # a concurrent right answer won: this code logs in once
-        return await self._log_in(challenge=found)
+        return await self._log_in(challenge=found, current=current)
 
-    async def _log_in(self, *, challenge: Challenge) -> LoggedIn:
-        user_key, signed_up = await self._user_of(challenge.lookups)
+    async def _log_in(self, *, challenge: Challenge, current: Lookup | None) -> LoggedIn:
+        if current is not None:
+            user_key, signed_up = current.user_key, False
+        else:
+            user_key, signed_up = await self._user_of(challenge.lookups)
         session = self.sessions.new(user_key=user_key)
         data: auth.UserSignedUp | auth.UserLoggedIn
         if signed_up:
@@ -164,9 +171,10 @@ class PhoneLogin:
         return LoggedIn(user_key=user_key, signed_up=signed_up, session=session)
 
     async def _user_of(self, lookups: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
-        """The user the proven number leads to (re-keyed under the current key), or a new one."""
+        """The user the proven number leads to (re-keyed under the current key), or a new one
+        (the current key's lookup was just read and is not there)."""
         current_key, current_id = lookups[0]
-        for key_id, lookup_id in lookups:
+        for key_id, lookup_id in lookups[1:]:
             found = await self.lookups.get(lookup_id)
             if found is None:
                 continue
