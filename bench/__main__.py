@@ -22,6 +22,7 @@ from bench import (
     audit_ingest,
     audit_latency,
     audit_reports,
+    auth_login,
     foundation,
     readme,
     replay_memory,
@@ -38,7 +39,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="N (default 100000)")
-    parser.add_argument("--only", choices=("foundation", "audit"), help="run one area")
+    parser.add_argument("--only", choices=("foundation", "audit", "auth"), help="run one area")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_EVENTS}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="also write JSON here")
     parser.add_argument(
@@ -198,7 +199,8 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
         wire.extend(make_wire(args.events))
 
     try:
-        await timed(results, "generate events", generate)
+        if args.only != "auth":
+            await timed(results, "generate events", generate)
         if args.only in (None, "foundation"):
             await timed(
                 results,
@@ -207,6 +209,8 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
             )
         if args.only in (None, "audit"):
             await audit(env, results, wire, args, topics[0] if topics else None)
+        if args.only in (None, "auth"):
+            await timed(results, "C1 login", lambda: auth_login.run_login(env, results))
     finally:
         await timed(results, "clean-up", env.cleanup)
     return results

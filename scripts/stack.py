@@ -55,6 +55,13 @@ def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
     env.setdefault(f"{prefix}_HTTP_PORT", str(port_of(service)))
     env.setdefault(f"{prefix}_KAFKA_BOOTSTRAP_SERVERS", servers["KAFKA_BOOTSTRAP_SERVERS"])
     env.setdefault(f"{prefix}_MONGODB_URL", servers["MONGODB_URL"])
+    # Auth signs the platform's user tokens; the others verify them against its JWKS.
+    auth_url = env.get("AUTH_ISSUER") or f"http://127.0.0.1:{port_of('auth')}"
+    if service == "auth":
+        env.setdefault("AUTH_ISSUER", auth_url)
+    else:
+        env.setdefault(f"{prefix}_USER_TOKEN_ISSUER", auth_url)
+        env.setdefault(f"{prefix}_USER_TOKEN_JWKS_URL", f"{auth_url}/.well-known/jwks.json")
     return env
 
 
@@ -128,7 +135,8 @@ def docker_answers() -> bool:
 
 
 def up(services: list[str], *, with_servers: bool) -> None:
-    if with_servers and docker_answers():
+    docker = with_servers and docker_answers()
+    if docker:
         subprocess.run(["docker", "compose", "up", "-d", "--build", "--wait"], check=True, cwd=ROOT)
     else:
         if with_servers:
@@ -143,6 +151,37 @@ def up(services: list[str], *, with_servers: bool) -> None:
             f"{service:8} http://127.0.0.1:{port_of(service)}  (docs: /docs, "
             f"events: /asyncapi.json)"
         )
+    if "auth" in services:
+        seed_demo(docker=docker)
+
+
+def seed_demo(*, docker: bool) -> None:
+    """Create the demo users (idempotent) and print their numbers and the login page."""
+    command = ["auth-admin", "seed-demo"]
+    if docker:
+        done = subprocess.run(
+            ["docker", "compose", "exec", "-T", "auth", *command],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    else:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / command[0]), *command[1:]],
+            cwd=ROOT,
+            env=service_env("auth", servers_env()),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        sys.exit(f"seeding the demo users failed:\n{done.stdout}{done.stderr}")
+    print(
+        f"\nlog in at http://127.0.0.1:{port_of('auth')}/login with a demo number; "
+        "the code is at POST /dev/sms/last-code (development only)"
+    )
+    print(done.stdout.rstrip())
 
 
 def down(services: list[str], *, with_servers: bool) -> None:

@@ -128,3 +128,55 @@ async def topic_size(bootstrap: str, topic: str) -> int:
         return sum((await consumer.end_offsets(parts)).values())
     finally:
         await consumer.stop()
+
+
+async def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset now (read a shared topic from here, never its start)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not parts:
+            parts = [
+                TopicPartition(topic, p) for p in range(await _partition_count(consumer, topic))
+            ]
+        ends = await consumer.end_offsets(parts)
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def _partition_count(consumer: AIOKafkaConsumer, topic: str) -> int:
+    await consumer._client.force_metadata_update()
+    return len(consumer.partitions_for_topic(topic) or ())
+
+
+async def read_since(
+    bootstrap: str,
+    topic: str,
+    *,
+    since: dict[int, int],
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout_s: float = 20.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from the given offsets until `until` holds for what was read."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    parts = [TopicPartition(topic, p) for p in since]
+    consumer.assign(parts)
+    for tp in parts:
+        consumer.seek(tp, since[tp.partition])
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(records):
+                batch = await consumer.getmany(timeout_ms=300)
+                for part in batch.values():
+                    records.extend(part)
+    finally:
+        await consumer.stop()
+    return records

@@ -6,13 +6,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import OKPKey
 
+from auth.adapters.jose_user_tokens import key_from_seed
 from kits_testing import Servers
+from shared.user_tokens import USER_TOKEN_TYP
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +51,8 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
     try:
         up = stack("up", env)
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "demo users" in up.stdout  # seeded, with the numbers to log in with
+        assert f"http://127.0.0.1:{PORTS['auth']}/login" in up.stdout
         for service, port in PORTS.items():
             assert f"http://127.0.0.1:{port}" in up.stdout
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
@@ -52,6 +60,10 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
             lines = (tmp_path / f"{service}.log").read_text().splitlines()
             assert lines, f"{service} logged nothing"
             assert all(json.loads(line)["level"] for line in lines)  # structured JSON lines
+        seeded = up.stdout.split("demo users", 1)[1].splitlines()[1].split()
+        a_real_login_opens_the_audit_report(
+            auth=PORTS["auth"], audit=PORTS["audit"], phone=seeded[0]
+        )
     finally:
         down = stack("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -59,3 +71,56 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
     for port in PORTS.values():
         with pytest.raises(urllib.error.URLError, match="refused"):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2)
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read()), response.headers
+
+
+def _report_status(audit: int, token: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{audit}/reports/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def a_real_login_opens_the_audit_report(*, auth: int, audit: int, phone: str) -> None:
+    """Cross-service: a seeded demo user logs in with the printed number, and `make up` wires
+    audit to auth's JWKS, so the login's token is accepted (200) and a forged or expired one
+    is not (401)."""
+    base = f"http://127.0.0.1:{auth}"
+    started, _ = _post(f"{base}/v1/login/start", {"phone": phone})
+    code, _ = _post(f"{base}/dev/sms/last-code", {"phone": phone})
+    session, headers = _post(
+        f"{base}/v1/login/verify", {"challenge": started["challenge"], "code": code["code"]}
+    )
+    cookie = headers["set-cookie"].split(";")[0]
+    request = urllib.request.Request(f"{base}/v1/me/profile", headers={"cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["display_name"]  # the seeded profile
+    token, _ = _post(f"{base}/v1/session/token", {}, headers={"cookie": cookie})
+    assert _report_status(audit, token["access_token"]) == 200
+    forged = OKPKey.generate_key("Ed25519", parameters={"kid": "forged"})
+    assert _report_status(audit, _token(forged, sub=session["user_key"], iss=base)) == 401
+    # Signed with auth's own (development) key, but expired: still refused.
+    real = key_from_seed("dev-only-user-token-key-1")
+    expired = _token(real, sub=session["user_key"], iss=base, age_s=3600)
+    assert _report_status(audit, expired) == 401
+
+
+def _token(key: OKPKey, *, sub: str, iss: str, age_s: int = 0) -> str:
+    now = int(time.time()) - age_s
+    claims = {"iss": iss, "aud": "kits-platform", "sub": sub, "iat": now, "exp": now + 300}
+    header = {"alg": "Ed25519", "typ": USER_TOKEN_TYP, "kid": key.kid}
+    return jwt.encode(header, claims, key, algorithms=["Ed25519"])

@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from shared.http import asyncapi_router, health_router, validation_problem
+from shared.http import BodyLimit, asyncapi_router, health_router, validation_problem
 from shared.logging import configure_logging
 from shared.runtime import Runtime, asyncapi_document
 from shared.settings import ServiceSettings
@@ -60,6 +60,7 @@ def service_app(
 
     app = FastAPI(title=name, summary=summary, version=app_version, lifespan=lifespan)
     app.state.container = container
+    app.add_middleware(BodyLimit)
     app.add_exception_handler(RequestValidationError, validation_problem)
     app.include_router(health_router(readiness=container.runtime.readiness))
     app.include_router(

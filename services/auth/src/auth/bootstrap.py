@@ -6,12 +6,29 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from auth.adapters.jose_user_tokens import UserTokenSigner
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
-from auth.adapters.mongo_login import MongoSessions, MongoUsers, create_login_indexes
+from auth.adapters.mongo_login import (
+    MongoChallenges,
+    MongoLookups,
+    MongoSessions,
+    MongoUsers,
+    create_login_indexes,
+)
+from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
+from auth.adapters.mongo_slots import MongoSlots
+from auth.adapters.sms_dev import DevSmsSender
+from auth.adapters.sms_twilio import TwilioSmsSender
 from auth.config import AuthSettings
+from auth.domain.identity import LookupKeys
+from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
 from auth.service.developers import Developers
+from auth.service.login import LoginLimits, PhoneLogin
+from auth.service.profiles import Profiles
+from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
+from auth.service.sweeper import Sweeper
 from shared.events import auth, transfer
 from shared.runtime import Runtime, declare_publications
 
@@ -36,18 +53,26 @@ class Container:
     settings: AuthSettings
     runtime: Runtime
     sessions: Sessions
+    login: PhoneLogin
+    accounts: Accounts
+    user_tokens: UserTokenSigner
+    sweeper: Sweeper
+    profiles: Profiles
+    sms: DevSmsSender | TwilioSmsSender
     apps: AppRegistry
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
         """Create the indexes deletion and the sweeps use."""
         await create_login_indexes(self.runtime.db)
+        await create_profile_indexes(self.runtime.db)
         await create_app_indexes(self.runtime.db)
 
     async def start(self) -> None:
         """Indexes, topics, broker, then the sweeper (an owned task)."""
         await self.prepare()
         await self.runtime.start()
+        self.tasks = [asyncio.create_task(self.sweeper.run(), name="sweeper")]
 
     async def stop(self) -> None:
         """Stop the loops, then the broker and clients."""
@@ -57,7 +82,13 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks = []
+        await self.sms.aclose()
         await self.runtime.stop()
+
+    @property
+    def dev_sms(self) -> DevSmsSender | None:
+        """Development only: the sender whose codes `POST /dev/sms/last-code` reads."""
+        return self.sms if isinstance(self.sms, DevSmsSender) else None
 
 
 def bootstrap(settings: AuthSettings | None = None) -> Container:
@@ -66,10 +97,94 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
     db = runtime.db
-    users = MongoUsers(db)
-    sessions = Sessions(store=MongoSessions(db), users=users, ttl_s=settings.session_ttl_s)
+    users, lookups, session_store = MongoUsers(db), MongoLookups(db), MongoSessions(db)
+    slots = MongoSlots(db)
+    sessions = Sessions(store=session_store, users=users, ttl_s=settings.session_ttl_s)
+    profiles = Profiles(store=profile_store(db), development=settings.development)
+    sms = build_sms_sender(settings)
+    login = _phone_login(settings, runtime, sms=sms, sessions=sessions, slots=slots)
+    accounts = Accounts(
+        lookups=lookups,
+        sessions=session_store,
+        users=users,
+        publisher=runtime.publisher,
+        source=SOURCE,
+        erasers=[profiles.delete_user],
+    )
     return Container(
-        settings=settings, runtime=runtime, sessions=sessions, apps=_app_registry(settings, runtime)
+        settings=settings,
+        runtime=runtime,
+        sessions=sessions,
+        login=login,
+        accounts=accounts,
+        user_tokens=UserTokenSigner(
+            seeds=settings.user_token_keys.get_secret_value(),
+            issuer=settings.issuer,
+            audience=settings.user_token_audience,
+            ttl_s=settings.user_token_ttl_s,
+        ),
+        sweeper=Sweeper(sweeps=(slots.sweep, MongoChallenges(db).sweep, session_store.sweep)),
+        profiles=profiles,
+        sms=sms,
+        apps=_app_registry(settings, runtime),
+    )
+
+
+def _phone_login(
+    settings: AuthSettings,
+    runtime: Runtime,
+    *,
+    sms: DevSmsSender | TwilioSmsSender,
+    sessions: Sessions,
+    slots: MongoSlots,
+) -> PhoneLogin:
+    db = runtime.db
+    return PhoneLogin(
+        challenges=MongoChallenges(db),
+        lookups=MongoLookups(db),
+        users=MongoUsers(db),
+        slots=slots,
+        sms=sms,
+        publisher=runtime.publisher,
+        sessions=sessions,
+        lookup_keys=LookupKeys(keys=settings.lookup_key_map(), current=settings.lookup_key_id),
+        otp_key=settings.otp_key.get_secret_value().encode(),
+        limits=LoginLimits(
+            number=settings.windows("start_limits_number"),
+            address=settings.windows("start_limits_address"),
+            failures=settings.windows("verify_failure_limits_number"),
+        ),
+        ttl_s=settings.otp_ttl_s,
+        max_attempts=settings.otp_max_attempts,
+        source=SOURCE,
+    )
+
+
+def build_sms_sender(settings: AuthSettings) -> DevSmsSender | TwilioSmsSender:
+    """The SMS sender `sms_sender` names (call `aclose()` on it when stopping)."""
+    if settings.sms_sender == "development":
+        return DevSmsSender()
+    return TwilioSmsSender(
+        api_url=settings.twilio_api_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from.get_secret_value(),
+        timeout_s=settings.twilio_timeout_s,
+        max_attempts=settings.twilio_max_attempts,
+        backoff_s=settings.twilio_retry_backoff_s,
+    )
+
+
+def demo_seeder(container: Container) -> DemoSeeder:
+    """The `seed-demo` handler, on the container's database and publisher."""
+    settings, db = container.settings, container.runtime.db
+    return DemoSeeder(
+        lookups=MongoLookups(db),
+        users=MongoUsers(db),
+        profiles=container.profiles,
+        keys=LookupKeys(keys=settings.lookup_key_map(), current=settings.lookup_key_id),
+        publisher=container.runtime.publisher,
+        source=SOURCE,
     )
 
 

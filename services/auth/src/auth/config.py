@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -58,6 +59,10 @@ class AuthSettings(ServiceSettings):
     twilio_account_sid: str = Field(default="", max_length=64)
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from: SecretStr = SecretStr("")  # the platform's sender number or messaging service
+    # SMS provider (profiles helper): per-try timeout, tries on 5xx/network errors, backoff base.
+    twilio_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    twilio_max_attempts: int = Field(default=3, ge=1, le=5)
+    twilio_retry_backoff_s: float = Field(default=0.5, ge=0, le=10)
 
     # App registry (docs/apps.md): bounded retries of a conflicting change (then 409), how long
     # a crashed writer's claim blocks an app, and how many apps one developer may register.
@@ -78,6 +83,18 @@ class AuthSettings(ServiceSettings):
         """One of the `*_limits_*` settings, parsed."""
         value: str = getattr(self, name)
         return parse_windows(value)
+
+    @model_validator(mode="after")
+    def _twilio_is_configured(self) -> Self:
+        # SMS provider (profiles helper): refuse to start a sender that could never send.
+        if self.sms_sender != "twilio":
+            return self
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.twilio_account_sid):
+            raise ValueError("twilio_account_sid must be an account SID (AC and 32 hex digits)")
+        if not self.twilio_auth_token.get_secret_value() or not self.twilio_from.get_secret_value():
+            raise ValueError("sms_sender=twilio needs twilio_auth_token and twilio_from")
+        check_key_url(self.twilio_api_url, development=self.development, name="twilio_api_url")
+        return self
 
     @model_validator(mode="after")
     def _keys_are_usable(self) -> Self:

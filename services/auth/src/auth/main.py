@@ -18,7 +18,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker, database client and loops."""
     container = bootstrap(settings)
     consumers.register(container)
-    return service.service_app(name="auth", summary=TITLE, container=container, router=http.router)
+    router = http.routers(development=container.settings.development)
+    return service.service_app(name="auth", summary=TITLE, container=container, router=router)
 
 
 def asyncapi(container: Container) -> dict[str, Any]:

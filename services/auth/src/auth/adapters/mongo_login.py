@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from auth.domain.otp import Challenge
 from auth.service.ports import Lookup, Session
@@ -41,8 +42,13 @@ class MongoChallenges:
             "created_at": _at(challenge.created_at),
             "expires_at": _at(challenge.expires_at),
             "max_attempts": challenge.max_attempts,
+            # FerretDB v1 refuses nested arrays: pairs are stored as small documents.
+            "lookups": [{"key": k, "id": i} for k, i in challenge.lookups],
         }
-        await self._c.replace_one({"_id": challenge.challenge_id}, doc, upsert=True)
+        try:
+            await self._c.replace_one({"_id": challenge.challenge_id}, doc, upsert=True)
+        except DuplicateKeyError:  # two upserts of a new `_id` at once: the other inserted it
+            await self._c.replace_one({"_id": challenge.challenge_id}, doc, upsert=True)
 
     async def get(self, challenge_id: str) -> Challenge | None:
         """The challenge with this id."""
@@ -56,6 +62,7 @@ class MongoChallenges:
             created_at=_ts(doc["created_at"]),
             expires_at=_ts(doc["expires_at"]),
             max_attempts=int(doc["max_attempts"]),
+            lookups=tuple((str(p["key"]), str(p["id"])) for p in doc["lookups"]),
         )
 
     async def claim(self, challenge: Challenge) -> bool:

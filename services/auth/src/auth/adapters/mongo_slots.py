@@ -28,20 +28,30 @@ class MongoSlots:
 
     async def take(self, *, key: str, limit: int, expires_at: float) -> bool:
         """Take the next free slot of the window `key`; False when all `limit` are taken."""
-        n = self._hints.get(key)
-        if n is None:
-            n = await self._taken(key, limit)
         expires = datetime.fromtimestamp(expires_at, UTC)
+        n = self._hints.get(key)
+        if n is None:  # most windows are new: try the first slot before searching
+            if limit > 0 and await self._insert(key, 0, expires):
+                return True
+            n = await self._taken(key, limit)
         while n < limit:
-            try:
-                await self._slots.insert_one({"_id": f"{key}:{n}", "expires_at": expires})
-            except DuplicateKeyError:
-                n = max(n + 1, self._hints.get(key, 0))
-                self._hint(key, n)
-                continue
-            self._hint(key, n + 1)
-            return True
+            if await self._insert(key, n, expires):
+                return True
+            n = max(n + 1, self._hints.get(key, 0))
         return False
+
+    def known_full(self, *, key: str, limit: int) -> bool:
+        """Whether this process already saw every slot of window `key` taken (no I/O)."""
+        return self._hints.get(key, 0) >= limit
+
+    async def _insert(self, key: str, n: int, expires: datetime) -> bool:
+        try:
+            await self._slots.insert_one({"_id": f"{key}:{n}", "expires_at": expires})
+        except DuplicateKeyError:
+            self._hint(key, n + 1)
+            return False
+        self._hint(key, n + 1)
+        return True
 
     async def sweep(self, *, now: float) -> int:
         """Delete the slots of windows that have ended; how many went."""

@@ -1,7 +1,7 @@
 """One-time login codes: what a challenge holds, and the rules a guess is checked against.
 
-A challenge stores only keyed hashes (of the number, as its `_id`, and of the code with a
-per-challenge salt), its expiry and its attempt budget. Each guess first takes one attempt slot
+A challenge stores only keyed hashes (of the number: its `_id` and the lookup ids; of the code,
+with a per-code salt), its expiry and its attempt budget. Each guess first takes one attempt slot
 by a unique insert, so at most `max_attempts` guesses are ever evaluated, however many arrive at
 once; the right code then claims the challenge by deleting it, so it logs in exactly once.
 """
@@ -35,6 +35,9 @@ class Challenge:
     created_at: float
     expires_at: float
     max_attempts: int
+    # (key id, lookup id) under every lookup key, current first: the number's keyed hashes
+    # that find its user once the code is proven (the number itself is not kept).
+    lookups: tuple[tuple[str, str], ...]
 
     def expired(self, now: float) -> bool:
         """Whether the code is past its lifetime."""

@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_run(args))
 
 
-from auth.entrypoints import cli_apps  # noqa: E402, F401 - registers its commands
+# Each area's module registers its subcommands when imported (after `command` exists).
+from auth.entrypoints import cli_apps, cli_profiles  # noqa: E402, F401
 
 if __name__ == "__main__":
     sys.exit(main())

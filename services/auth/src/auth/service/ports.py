@@ -41,6 +41,9 @@ class Slots(Protocol):
     async def take(self, *, key: str, limit: int, expires_at: float) -> bool:
         """Take the next free slot of window `key`; False when all `limit` are taken."""
 
+    def known_full(self, *, key: str, limit: int) -> bool:
+        """Whether this process already saw every slot of window `key` taken (no I/O)."""
+
     async def sweep(self, *, now: float) -> int:
         """Delete the slots of ended windows."""
 

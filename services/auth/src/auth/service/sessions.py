@@ -36,8 +36,8 @@ class Sessions:
     ttl_s: int
     clock: Callable[[], float] = time.time
 
-    async def start(self, *, user_key: str) -> NewSession:
-        """A new session for a user who just proved their number."""
+    def new(self, *, user_key: str) -> NewSession:
+        """A new session for a user who just proved their number (not stored yet)."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self.clock()
         session = Session(
@@ -46,8 +46,13 @@ class Sessions:
             created_at=now,
             expires_at=now + self.ttl_s,
         )
-        await self.store.add(session)
         return NewSession(token=token, session=session)
+
+    async def start(self, *, user_key: str) -> NewSession:
+        """A new, stored session for a user."""
+        created = self.new(user_key=user_key)
+        await self.store.add(created.session)
+        return created
 
     async def resolve(self, token: str) -> Session | None:
         """The live session a cookie names, or None (unknown, expired, or its user deleted)."""

@@ -1,0 +1,143 @@
+"""The HTML login flow (phone, then code) that the OAuth flow and the dashboard send people to.
+
+Forms carry a CSRF token that must equal a `SameSite=Strict` cookie (double submit), so another
+site cannot log a browser in to an account of its choosing. `next` is a local path only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from auth.domain.limits import RateLimited
+from auth.domain.otp import LoginFailed
+from auth.entrypoints import pages
+from auth.entrypoints.deps import Deps
+from auth.entrypoints.http_login import client_address, set_session_cookie
+from auth.service.phones import InvalidPhone
+from auth.service.ports import SmsFailed
+from shared.kafka.publisher import PublishFailed
+
+router = APIRouter(tags=["pages"], include_in_schema=True)
+CSRF_COOKIE = "kits_csrf"
+Text = Annotated[str, Form(max_length=200)]
+Next = Annotated[str, Form(max_length=2000)]
+
+
+def safe_next(value: str) -> str:
+    """A local path to return to (anything else, e.g. `//evil` or `https://…`, becomes `/`)."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/login/done"
+
+
+def _html(
+    body: str, *, status_code: int = 200, csrf: str | None = None, secure: bool = True
+) -> HTMLResponse:
+    response = HTMLResponse(body, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    )
+    if csrf is not None:
+        response.set_cookie(
+            CSRF_COOKIE, csrf, secure=secure, httponly=True, samesite="strict", path="/login"
+        )
+    return response
+
+
+def _csrf_ok(request: Request, sent: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, sent)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(next: Annotated[str, Query(max_length=2000)] = "/login/done") -> Response:
+    """Step 1 of the login page: the phone number."""
+    csrf = secrets.token_urlsafe(24)
+    return _html(pages.phone_page(csrf=csrf, next_url=safe_next(next)), csrf=csrf)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_phone(
+    c: Deps,
+    request: Request,
+    phone: Text,
+    csrf: Text,
+    next: Next = "/login/done",
+) -> Response:
+    """Send the code, then show step 2."""
+    next_url = safe_next(next)
+    if not _csrf_ok(request, csrf):
+        return _html(_expired_form(next_url), status_code=status.HTTP_403_FORBIDDEN)
+    client = client_address(request, c.settings.client_address_header)
+    try:
+        sent = await c.login.start(phone=phone, client=client)
+    except (InvalidPhone, RateLimited, SmsFailed) as exc:
+        code = (
+            422 if isinstance(exc, InvalidPhone) else 429 if isinstance(exc, RateLimited) else 503
+        )
+        page = pages.phone_page(csrf=csrf, next_url=next_url, error=_say(exc))
+        return _html(page, status_code=code)
+    return _html(pages.code_page(csrf=csrf, next_url=next_url, challenge=sent.challenge))
+
+
+@router.post("/login/code", response_class=HTMLResponse)
+async def login_code(
+    c: Deps,
+    request: Request,
+    challenge: Text,
+    code: Text,
+    csrf: Text,
+    next: Next = "/login/done",
+) -> Response:
+    """Check the code; on success set the session cookie and go to `next`."""
+    next_url = safe_next(next)
+    if not _csrf_ok(request, csrf):
+        return _html(_expired_form(next_url), status_code=status.HTTP_403_FORBIDDEN)
+    try:
+        logged_in = await c.login.verify(challenge=challenge, code=code)
+    except (LoginFailed, RateLimited, PublishFailed) as exc:
+        status_code = (
+            400 if isinstance(exc, LoginFailed) else 429 if isinstance(exc, RateLimited) else 503
+        )
+        page = pages.code_page(csrf=csrf, next_url=next_url, challenge=challenge, error=_say(exc))
+        return _html(page, status_code=status_code)
+    response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, c, logged_in)
+    return response
+
+
+@router.get("/login/done", response_class=HTMLResponse)
+async def login_done(c: Deps, request: Request) -> Response:
+    """Where a login with nowhere else to go ends."""
+    session = await c.sessions.resolve(request.cookies.get(c.settings.session_cookie, ""))
+    if session is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    return _html(pages.done_page(user_hint="You can close this page."))
+
+
+@router.post("/logout", response_class=HTMLResponse)
+async def logout_page(c: Deps, request: Request) -> Response:
+    """End the session and go back to the login page."""
+    await c.sessions.end(request.cookies.get(c.settings.session_cookie, ""))
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(c.settings.session_cookie, path="/")
+    return response
+
+
+def _expired_form(next_url: str) -> str:
+    csrf = secrets.token_urlsafe(24)
+    return pages.phone_page(
+        csrf=csrf, next_url=next_url, error="This form expired. Please start again."
+    )
+
+
+def _say(exc: Exception) -> str:
+    if isinstance(exc, SmsFailed | PublishFailed):
+        return "We could not do that just now. Please try again in a moment."
+    return str(exc)
