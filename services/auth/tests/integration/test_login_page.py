@@ -1,0 +1,318 @@
+"""The HTML login page (phone, then code) in a real browser: Debian's chromium via Playwright.
+
+Auth serves real HTTP on 127.0.0.1 (development mode, the real broker and database); one
+browser serves the whole session and every test gets a fresh context (its own cookies). Each
+step's screenshot is kept under .local/screenshots/auth-login/.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from auth_browser import (
+    CODE_LABEL,
+    PHONE_LABEL,
+    LiveAuth,
+    live_auth,
+    log_in_by_phone,
+    submit_code,
+    submit_phone,
+)
+from auth_testing import fictional_number, new_address
+from kits_browser import (
+    PHONE_VIEWPORT,
+    RequestLog,
+    axe_violations,
+    focus_ring,
+    horizontal_overflow,
+    live_server,
+    origin,
+    record_requests,
+    screenshot,
+)
+from kits_testing import Servers
+
+pytestmark = pytest.mark.integration
+SHOTS = "auth-login"
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def site(servers: Servers) -> Iterator[LiveAuth]:
+    """One auth server for the module (Secure cookies: chromium keeps them on loopback http)."""
+    with live_auth(servers, session_cookie_secure=True) as auth:
+        yield auth
+
+
+@pytest.fixture
+def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
+    """pytest-playwright's fresh context, from a client address of its own (per-address limits)."""
+    return new_context(extra_http_headers=new_address())
+
+
+@pytest.fixture
+def requests(context: BrowserContext) -> RequestLog:
+    """Every request the test's browser context makes."""
+    return record_requests(context)
+
+
+def phone() -> str:
+    """A fictional number no other test of this module uses (one code a minute per number)."""
+    return fictional_number(next(_numbers))
+
+
+def test_phone_then_code_logs_in_and_the_session_works(
+    page: Page, context: BrowserContext, site: LiveAuth, requests: RequestLog
+) -> None:
+    number = phone()
+    page.goto(f"{site.url}/login")
+    expect(page.get_by_role("heading", name="Log in with your phone")).to_be_visible()
+    page.get_by_label(PHONE_LABEL).fill(number)
+    screenshot(page, folder=SHOTS, name="01-phone")
+    page.get_by_role("button", name="Send code").click()
+
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert number.removeprefix("+1") not in page.content()  # the number is not in the code step
+    page.get_by_label(CODE_LABEL).fill(site.last_code(number))
+    screenshot(page, folder=SHOTS, name="02-code")
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page).to_have_url(f"{site.url}/login/done")
+    expect(page.get_by_role("heading", name="You are logged in")).to_be_visible()
+    screenshot(page, folder=SHOTS, name="03-done")
+    cookies = {c["name"]: c for c in context.cookies()}
+    session, csrf = cookies[site.settings.session_cookie], cookies["kits_csrf"]
+    assert (session["secure"], session["httpOnly"], session["sameSite"]) == (True, True, "Lax")
+    assert (csrf["secure"], csrf["httpOnly"], csrf["sameSite"]) == (True, True, "Strict")
+    answer = page.goto(f"{site.url}/v1/session")
+    assert answer is not None
+    assert answer.status == 200, answer.text()
+    assert answer.json()["user_key"]
+    assert requests.urls
+    assert requests.foreign(site.url) == []
+
+
+def test_a_local_next_is_where_the_login_lands(
+    page: Page, site: LiveAuth, requests: RequestLog
+) -> None:
+    log_in_by_phone(page, site, phone=phone(), start="/login?next=/v1/session%3Fsince%3Dlogin")
+
+    expect(page).to_have_url(f"{site.url}/v1/session?since=login")
+    assert '"user_key"' in page.content()
+    assert requests.foreign(site.url) == []
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_an_external_next_lands_on_login_done(
+    page: Page, site: LiveAuth, requests: RequestLog, target: str
+) -> None:
+    log_in_by_phone(page, site, phone=phone(), start=f"/login?next={target}")
+
+    expect(page).to_have_url(f"{site.url}/login/done")
+    assert requests.foreign(site.url) == []
+
+
+def test_a_wrong_code_shows_an_error_and_stays_on_the_code_step(
+    page: Page, site: LiveAuth, requests: RequestLog
+) -> None:
+    number = phone()
+    page.goto(f"{site.url}/login")
+    submit_phone(page, number)
+    right = site.last_code(number)
+    wrong = "000000" if right != "000000" else "111111"
+
+    with page.expect_response(f"{site.url}/login/code") as sent:
+        submit_code(page, wrong)
+    assert sent.value.status == 400
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("the code is wrong or has expired")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    field = page.get_by_label(CODE_LABEL)
+    expect(field).to_have_attribute("aria-describedby", "error")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    screenshot(page, folder=SHOTS, name="04-wrong-code")
+
+    submit_code(page, right)  # the same challenge still takes the right code
+    expect(page).to_have_url(f"{site.url}/login/done")
+    assert requests.foreign(site.url) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "forms"),
+    [
+        ("+1 123 456 7890", ["1234567890", "123 456 7890", "123-456-7890"]),
+        ("+1 650 253 00", ["165025300", "650 253 00", "65025300"]),
+        ("+44 77OO 9OO 123", ["77OO", "9OO"]),
+    ],
+)
+def test_an_invalid_number_shows_the_reason_without_echoing_it(
+    page: Page, site: LiveAuth, requests: RequestLog, typed: str, forms: list[str]
+) -> None:
+    page.goto(f"{site.url}/login")
+
+    with page.expect_response(f"{site.url}/login") as sent:
+        submit_phone(page, typed)
+    assert sent.value.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("number")
+    field = page.get_by_label(PHONE_LABEL)
+    expect(field).to_have_value("")
+    expect(field).to_be_focused()
+    html = page.content()
+    assert [form for form in [typed, *forms] if form in html] == []
+    screenshot(page, folder=SHOTS, name=f"05-invalid-{typed}")
+    assert requests.foreign(site.url) == []
+
+
+def _attack_page(target: str, csrf: str, number: str) -> Callable[..., Any]:
+    """A page of another site whose form posts a login (with the victim's real CSRF token)."""
+    html = (
+        '<!doctype html><html lang="en"><head><title>Win a prize</title></head><body>'
+        f'<form method="post" action="{target}/login">'
+        f'<input type="hidden" name="csrf" value="{csrf}">'
+        f'<input type="hidden" name="phone" value="{number}">'
+        '<button type="submit">Claim</button></form></body></html>'
+    ).encode()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": html})
+
+    return app
+
+
+def test_a_form_posted_from_another_site_is_refused(
+    page: Page, site: LiveAuth, requests: RequestLog
+) -> None:
+    page.goto(f"{site.url}/login")  # the victim's browser holds a CSRF cookie of the page
+    csrf = page.locator("input[name=csrf]").get_attribute("value")
+    assert csrf
+    number = phone()
+    # localhost is another site than 127.0.0.1, so the SameSite=Strict cookie stays home.
+    with live_server(_attack_page(site.url, csrf, number), lifespan="off") as attacker:
+        evil = attacker.replace("127.0.0.1", "localhost")
+        page.goto(evil)
+        with page.expect_response(f"{site.url}/login") as sent:
+            page.get_by_role("button", name="Claim").click()
+
+    assert sent.value.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("This form expired")
+    screenshot(page, folder=SHOTS, name="06-cross-site-refused")
+    assert not site.code_was_sent(number)
+    submit_phone(page, number)  # the refusal is a fresh form of the site's own, which works
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert requests.foreign(site.url, origin(evil)) == []
+
+
+def test_a_form_without_its_csrf_cookie_is_refused(
+    page: Page, context: BrowserContext, site: LiveAuth
+) -> None:
+    page.goto(f"{site.url}/login")
+    context.clear_cookies()  # as a browser that never got (or lost) the page's cookie
+    number = phone()
+
+    with page.expect_response(f"{site.url}/login") as sent:
+        submit_phone(page, number)
+
+    assert sent.value.status == 403
+    assert not site.code_was_sent(number)
+    expect(page.get_by_role("alert")).to_contain_text("This form expired")
+    expect(page.get_by_label(PHONE_LABEL)).not_to_have_attribute("aria-invalid", "true")
+    submit_phone(page, number)  # the refusal carries a new cookie: this time it goes through
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert site.code_was_sent(number)
+
+
+def test_the_csrf_cookie_is_secure_as_the_session_cookie_is(
+    servers: Servers, page: Page, context: BrowserContext
+) -> None:
+    with live_auth(servers, session_cookie_secure=False) as plain:
+        log_in_by_phone(page, plain, phone=phone())
+        expect(page).to_have_url(f"{plain.url}/login/done")
+        cookies = {c["name"]: c for c in context.cookies()}
+
+    assert cookies["kits_csrf"]["secure"] is False
+    assert cookies[plain.settings.session_cookie]["secure"] is False
+
+
+def test_the_page_works_by_keyboard(page: Page, site: LiveAuth, requests: RequestLog) -> None:
+    number = phone()
+    page.goto(f"{site.url}/login")
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_label(PHONE_LABEL)).to_be_focused()
+    assert focus_ring(page).startswith("solid"), focus_ring(page)
+    page.keyboard.type(number)
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    code_field = page.get_by_label(CODE_LABEL)
+    expect(code_field).to_be_focused()  # the next step starts where the typing goes on
+    page.keyboard.type(site.last_code(number))
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(f"{site.url}/login/done")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Log out")).to_be_focused()
+    assert focus_ring(page).startswith("solid"), focus_ring(page)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{site.url}/login")
+    assert requests.foreign(site.url) == []
+
+
+def test_every_step_fits_a_phone_screen(
+    new_context: Callable[..., BrowserContext], site: LiveAuth
+) -> None:
+    context = new_context(
+        viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, extra_http_headers=new_address()
+    )
+    requests = record_requests(context)
+    page = context.new_page()
+    number = phone()
+    widths: dict[str, int] = {}
+
+    page.goto(f"{site.url}/login")
+    widths["phone"] = horizontal_overflow(page)
+    screenshot(page, folder=SHOTS, name="phone-size-01-phone")
+    submit_phone(page, "+1 123 456 7890")
+    widths["phone error"] = horizontal_overflow(page)
+    submit_phone(page, number)
+    widths["code"] = horizontal_overflow(page)
+    screenshot(page, folder=SHOTS, name="phone-size-02-code")
+    submit_code(page, "000000" if site.last_code(number) != "000000" else "111111")
+    widths["code error"] = horizontal_overflow(page)
+    submit_code(page, site.last_code(number))
+    expect(page).to_have_url(f"{site.url}/login/done")
+    widths["done"] = horizontal_overflow(page)
+    screenshot(page, folder=SHOTS, name="phone-size-03-done")
+
+    assert {step: px for step, px in widths.items() if px} == {}
+    assert requests.foreign(site.url) == []
+
+
+def test_every_step_passes_axe(page: Page, site: LiveAuth, requests: RequestLog) -> None:
+    number = phone()
+    found: dict[str, list[str]] = {}
+
+    page.goto(f"{site.url}/login")
+    found["phone"] = axe_violations(page)
+    submit_phone(page, "+1 123 456 7890")
+    found["phone error"] = axe_violations(page)
+    submit_phone(page, number)
+    found["code"] = axe_violations(page)
+    submit_code(page, "000000" if site.last_code(number) != "000000" else "111111")
+    found["code error"] = axe_violations(page)
+    submit_code(page, site.last_code(number))
+    expect(page).to_have_url(f"{site.url}/login/done")
+    found["done"] = axe_violations(page)
+
+    assert {step: seen for step, seen in found.items() if seen} == {}
+    assert requests.foreign(site.url) == []
