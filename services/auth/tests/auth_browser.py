@@ -7,13 +7,13 @@ Later page tests (the consent screen, the dashboard, the demo app's journey) log
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
-from pymongo import MongoClient
+from playwright.async_api import Page, Response, expect
+from pymongo import AsyncMongoClient
 
 from auth.config import AuthSettings
 from auth.main import create_app
@@ -32,49 +32,62 @@ class LiveAuth:
     url: str
     settings: AuthSettings
 
-    def last_code(self, phone: str) -> str:
+    async def _dev_code(self, phone: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+            response = await http.post("/dev/sms/last-code", json={"phone": phone})
+        assert response.status_code in (200, 404), response.text
+        return response
+
+    async def last_code(self, phone: str) -> str:
         """The code the development sender kept for the number (`POST /dev/sms/last-code`)."""
-        response = httpx.post(f"{self.url}/dev/sms/last-code", json={"phone": phone}, timeout=10)
+        response = await self._dev_code(phone)
         assert response.status_code == 200, response.text
         code: str = response.json()["code"]
         return code
 
-    def code_was_sent(self, phone: str) -> bool:
+    async def code_was_sent(self, phone: str) -> bool:
         """Whether any code was sent to the number."""
-        response = httpx.post(f"{self.url}/dev/sms/last-code", json={"phone": phone}, timeout=10)
-        assert response.status_code in (200, 404), response.text
-        return response.status_code == 200
+        return (await self._dev_code(phone)).status_code == 200
 
 
-@contextlib.contextmanager
-def live_auth(servers: Servers, **overrides: Any) -> Iterator[LiveAuth]:
+@contextlib.asynccontextmanager
+async def live_auth(servers: Servers, **overrides: Any) -> AsyncIterator[LiveAuth]:
     """Run auth on a free port of 127.0.0.1 until the block ends, then drop its database."""
     settings = auth_settings(servers, **overrides)
     try:
-        with live_server(create_app(settings)) as url:
+        async with live_server(create_app(settings)) as url:
             yield LiveAuth(url=url, settings=settings)
     finally:
-        client: MongoClient[dict[str, Any]]
-        with MongoClient(servers.mongodb_url) as client:
-            client.drop_database(settings.database_name)
+        client: AsyncMongoClient[dict[str, Any]]
+        async with AsyncMongoClient(servers.mongodb_url) as client:
+            await client.drop_database(settings.database_name)
 
 
-def submit_phone(page: Page, phone: str) -> None:
+async def send_form(page: Page, *, button: str) -> Response:
+    """Press a form's button; return the answer to the POST once the next page has loaded."""
+    async with (
+        page.expect_response(lambda r: r.request.method == "POST") as posted,
+        page.expect_event("load"),
+    ):
+        await page.get_by_role("button", name=button).click()
+    return await posted.value
+
+
+async def submit_phone(page: Page, phone: str) -> Response:
     """Step 1: type the number and send the form."""
-    page.get_by_label(PHONE_LABEL).fill(phone)
-    page.get_by_role("button", name="Send code").click()
+    await page.get_by_label(PHONE_LABEL).fill(phone)
+    return await send_form(page, button="Send code")
 
 
-def submit_code(page: Page, code: str) -> None:
+async def submit_code(page: Page, code: str) -> Response:
     """Step 2: type the code and send the form."""
-    page.get_by_label(CODE_LABEL).fill(code)
-    page.get_by_role("button", name="Log in").click()
+    await page.get_by_label(CODE_LABEL).fill(code)
+    return await send_form(page, button="Log in")
 
 
-def log_in_by_phone(page: Page, auth: LiveAuth, *, phone: str, start: str = "/login") -> None:
+async def log_in_by_phone(page: Page, auth: LiveAuth, *, phone: str, start: str = "/login") -> None:
     """The whole phone login in the page: open `start`, send the number, then the code."""
-    page.goto(f"{auth.url}{start}")
-    submit_phone(page, phone)
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    submit_code(page, auth.last_code(phone))
-    page.wait_for_load_state()
+    await page.goto(f"{auth.url}{start}")
+    await submit_phone(page, phone)
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await submit_code(page, await auth.last_code(phone))

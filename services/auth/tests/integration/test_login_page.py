@@ -8,11 +8,11 @@ step's screenshot is kept under .local/screenshots/auth-login/.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from auth_browser import (
     CODE_LABEL,
@@ -20,6 +20,7 @@ from auth_browser import (
     LiveAuth,
     live_auth,
     log_in_by_phone,
+    send_form,
     submit_code,
     submit_phone,
 )
@@ -35,6 +36,7 @@ from kits_browser import (
     record_requests,
     screenshot,
 )
+from kits_browser_fixtures import NewContext
 from kits_testing import Servers
 
 pytestmark = pytest.mark.integration
@@ -43,16 +45,16 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def site(servers: Servers) -> Iterator[LiveAuth]:
+async def site(servers: Servers) -> AsyncIterator[LiveAuth]:
     """One auth server for the module (Secure cookies: chromium keeps them on loopback http)."""
-    with live_auth(servers, session_cookie_secure=True) as auth:
+    async with live_auth(servers, session_cookie_secure=True) as auth:
         yield auth
 
 
 @pytest.fixture
-def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
-    """pytest-playwright's fresh context, from a client address of its own (per-address limits)."""
-    return new_context(extra_http_headers=new_address())
+async def context(new_context: NewContext) -> BrowserContext:
+    """A fresh browser context, from a client address of its own (per-address limits)."""
+    return await new_context(extra_http_headers=new_address())
 
 
 @pytest.fixture
@@ -66,82 +68,84 @@ def phone() -> str:
     return fictional_number(next(_numbers))
 
 
-def test_phone_then_code_logs_in_and_the_session_works(
+async def test_phone_then_code_logs_in_and_the_session_works(
     page: Page, context: BrowserContext, site: LiveAuth, requests: RequestLog
 ) -> None:
     number = phone()
-    page.goto(f"{site.url}/login")
-    expect(page.get_by_role("heading", name="Log in with your phone")).to_be_visible()
-    page.get_by_label(PHONE_LABEL).fill(number)
-    screenshot(page, folder=SHOTS, name="01-phone")
-    page.get_by_role("button", name="Send code").click()
+    await page.goto(f"{site.url}/login")
+    await expect(page.get_by_role("heading", name="Log in with your phone")).to_be_visible()
+    await page.get_by_label(PHONE_LABEL).fill(number)
+    await screenshot(page, folder=SHOTS, name="01-phone")
+    await page.get_by_role("button", name="Send code").click()
 
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    assert number.removeprefix("+1") not in page.content()  # the number is not in the code step
-    page.get_by_label(CODE_LABEL).fill(site.last_code(number))
-    screenshot(page, folder=SHOTS, name="02-code")
-    page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    code_step = await page.content()
+    assert number.removeprefix("+1") not in code_step  # the number is not in the code step
+    await page.get_by_label(CODE_LABEL).fill(await site.last_code(number))
+    await screenshot(page, folder=SHOTS, name="02-code")
+    await page.get_by_role("button", name="Log in").click()
 
-    expect(page).to_have_url(f"{site.url}/login/done")
-    expect(page.get_by_role("heading", name="You are logged in")).to_be_visible()
-    screenshot(page, folder=SHOTS, name="03-done")
-    cookies = {c["name"]: c for c in context.cookies()}
+    await expect(page).to_have_url(f"{site.url}/login/done")
+    await expect(page.get_by_role("heading", name="You are logged in")).to_be_visible()
+    await screenshot(page, folder=SHOTS, name="03-done")
+    cookies = {c["name"]: c for c in await context.cookies()}
     session, csrf = cookies[site.settings.session_cookie], cookies["kits_csrf"]
     assert (session["secure"], session["httpOnly"], session["sameSite"]) == (True, True, "Lax")
     assert (csrf["secure"], csrf["httpOnly"], csrf["sameSite"]) == (True, True, "Strict")
-    answer = page.goto(f"{site.url}/v1/session")
+    answer = await page.goto(f"{site.url}/v1/session")
     assert answer is not None
-    assert answer.status == 200, answer.text()
-    assert answer.json()["user_key"]
+    assert answer.status == 200
+    assert (await answer.json())["user_key"]
     assert requests.urls
     assert requests.foreign(site.url) == []
 
 
-def test_a_local_next_is_where_the_login_lands(
+async def test_a_local_next_is_where_the_login_lands(
     page: Page, site: LiveAuth, requests: RequestLog
 ) -> None:
-    log_in_by_phone(page, site, phone=phone(), start="/login?next=/v1/session%3Fsince%3Dlogin")
+    await log_in_by_phone(
+        page, site, phone=phone(), start="/login?next=/v1/session%3Fsince%3Dlogin"
+    )
 
-    expect(page).to_have_url(f"{site.url}/v1/session?since=login")
-    assert '"user_key"' in page.content()
+    await expect(page).to_have_url(f"{site.url}/v1/session?since=login")
+    assert '"user_key"' in await page.content()
     assert requests.foreign(site.url) == []
 
 
 @pytest.mark.parametrize(
     "target", ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
 )
-def test_an_external_next_lands_on_login_done(
+async def test_an_external_next_lands_on_login_done(
     page: Page, site: LiveAuth, requests: RequestLog, target: str
 ) -> None:
-    log_in_by_phone(page, site, phone=phone(), start=f"/login?next={target}")
+    await log_in_by_phone(page, site, phone=phone(), start=f"/login?next={target}")
 
-    expect(page).to_have_url(f"{site.url}/login/done")
+    await expect(page).to_have_url(f"{site.url}/login/done")
     assert requests.foreign(site.url) == []
 
 
-def test_a_wrong_code_shows_an_error_and_stays_on_the_code_step(
+async def test_a_wrong_code_shows_an_error_and_stays_on_the_code_step(
     page: Page, site: LiveAuth, requests: RequestLog
 ) -> None:
     number = phone()
-    page.goto(f"{site.url}/login")
-    submit_phone(page, number)
-    right = site.last_code(number)
+    await page.goto(f"{site.url}/login")
+    await submit_phone(page, number)
+    right = await site.last_code(number)
     wrong = "000000" if right != "000000" else "111111"
 
-    with page.expect_response(f"{site.url}/login/code") as sent:
-        submit_code(page, wrong)
-    assert sent.value.status == 400
+    sent = await submit_code(page, wrong)
+    assert sent.status == 400
     alert = page.get_by_role("alert")
-    expect(alert).to_have_text("The code is wrong or has expired; ask for a new one.")
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await expect(alert).to_have_text("The code is wrong or has expired; ask for a new one.")
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     field = page.get_by_label(CODE_LABEL)
-    expect(field).to_have_attribute("aria-describedby", "error")
-    expect(field).to_have_attribute("aria-invalid", "true")
-    expect(field).to_be_focused()
-    screenshot(page, folder=SHOTS, name="04-wrong-code")
+    await expect(field).to_have_attribute("aria-describedby", "error")
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(field).to_be_focused()
+    await screenshot(page, folder=SHOTS, name="04-wrong-code")
 
-    submit_code(page, right)  # the same challenge still takes the right code
-    expect(page).to_have_url(f"{site.url}/login/done")
+    await submit_code(page, right)  # the same challenge still takes the right code
+    await expect(page).to_have_url(f"{site.url}/login/done")
     assert requests.foreign(site.url) == []
 
 
@@ -153,21 +157,20 @@ def test_a_wrong_code_shows_an_error_and_stays_on_the_code_step(
         ("+44 77OO 9OO 123", "only digits", ["77OO", "9OO", "447700900123"]),
     ],
 )
-def test_an_invalid_number_shows_the_reason_without_echoing_it(
+async def test_an_invalid_number_shows_the_reason_without_echoing_it(
     page: Page, site: LiveAuth, requests: RequestLog, typed: str, reason: str, forms: list[str]
 ) -> None:
-    page.goto(f"{site.url}/login")
+    await page.goto(f"{site.url}/login")
 
-    with page.expect_response(f"{site.url}/login") as sent:
-        submit_phone(page, typed)
-    assert sent.value.status == 422
-    expect(page.get_by_role("alert")).to_contain_text(reason)
+    sent = await submit_phone(page, typed)
+    assert sent.status == 422
+    await expect(page.get_by_role("alert")).to_contain_text(reason)
     field = page.get_by_label(PHONE_LABEL)
-    expect(field).to_have_value("")
-    expect(field).to_be_focused()
-    html = page.content()
+    await expect(field).to_have_value("")
+    await expect(field).to_be_focused()
+    html = await page.content()
     assert [form for form in [typed, *forms] if form in html] == []
-    screenshot(page, folder=SHOTS, name=f"05-invalid-{typed}")
+    await screenshot(page, folder=SHOTS, name=f"05-invalid-{typed}")
     assert requests.foreign(site.url) == []
 
 
@@ -189,130 +192,129 @@ def _attack_page(target: str, csrf: str, number: str) -> Callable[..., Any]:
     return app
 
 
-def test_a_form_posted_from_another_site_is_refused(
+async def test_a_form_posted_from_another_site_is_refused(
     page: Page, site: LiveAuth, requests: RequestLog
 ) -> None:
-    page.goto(f"{site.url}/login")  # the victim's browser holds a CSRF cookie of the page
-    csrf = page.locator("input[name=csrf]").get_attribute("value")
+    await page.goto(f"{site.url}/login")  # the victim's browser holds a CSRF cookie of the page
+    csrf = await page.locator("input[name=csrf]").get_attribute("value")
     assert csrf
     number = phone()
     # localhost is another site than 127.0.0.1, so the SameSite=Strict cookie stays home.
-    with live_server(_attack_page(site.url, csrf, number), lifespan="off") as attacker:
+    async with live_server(_attack_page(site.url, csrf, number), lifespan="off") as attacker:
         evil = attacker.replace("127.0.0.1", "localhost")
-        page.goto(evil)
-        with page.expect_response(f"{site.url}/login") as sent:
-            page.get_by_role("button", name="Claim").click()
+        await page.goto(evil)
+        sent = await send_form(page, button="Claim")
 
-    assert sent.value.status == 403
-    expect(page.get_by_role("alert")).to_contain_text("This form expired")
-    screenshot(page, folder=SHOTS, name="06-cross-site-refused")
-    assert not site.code_was_sent(number)
-    submit_phone(page, number)  # the refusal is a fresh form of the site's own, which works
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert sent.url == f"{site.url}/login"
+    assert sent.status == 403
+    await expect(page.get_by_role("alert")).to_contain_text("This form expired")
+    await screenshot(page, folder=SHOTS, name="06-cross-site-refused")
+    assert not await site.code_was_sent(number)
+    await submit_phone(page, number)  # the refusal is a fresh form of the site's own, which works
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     assert requests.foreign(site.url, origin(evil)) == []
 
 
-def test_a_form_without_its_csrf_cookie_is_refused(
+async def test_a_form_without_its_csrf_cookie_is_refused(
     page: Page, context: BrowserContext, site: LiveAuth
 ) -> None:
-    page.goto(f"{site.url}/login")
-    context.clear_cookies()  # as a browser that never got (or lost) the page's cookie
+    await page.goto(f"{site.url}/login")
+    await context.clear_cookies()  # as a browser that never got (or lost) the page's cookie
     number = phone()
 
-    with page.expect_response(f"{site.url}/login") as sent:
-        submit_phone(page, number)
+    sent = await submit_phone(page, number)
 
-    assert sent.value.status == 403
-    assert not site.code_was_sent(number)
-    expect(page.get_by_role("alert")).to_contain_text("This form expired")
-    expect(page.get_by_label(PHONE_LABEL)).not_to_have_attribute("aria-invalid", "true")
-    submit_phone(page, number)  # the refusal carries a new cookie: this time it goes through
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    assert site.code_was_sent(number)
+    assert sent.status == 403
+    assert not await site.code_was_sent(number)
+    await expect(page.get_by_role("alert")).to_contain_text("This form expired")
+    await expect(page.get_by_label(PHONE_LABEL)).not_to_have_attribute("aria-invalid", "true")
+    await submit_phone(page, number)  # the refusal carries a new cookie: this time it goes through
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert await site.code_was_sent(number)
 
 
-def test_the_csrf_cookie_is_secure_as_the_session_cookie_is(
+async def test_the_csrf_cookie_is_secure_as_the_session_cookie_is(
     servers: Servers, page: Page, context: BrowserContext
 ) -> None:
-    with live_auth(servers, session_cookie_secure=False) as plain:
-        log_in_by_phone(page, plain, phone=phone())
-        expect(page).to_have_url(f"{plain.url}/login/done")
-        cookies = {c["name"]: c for c in context.cookies()}
+    async with live_auth(servers, session_cookie_secure=False) as plain:
+        await log_in_by_phone(page, plain, phone=phone())
+        await expect(page).to_have_url(f"{plain.url}/login/done")
+        cookies = {c["name"]: c for c in await context.cookies()}
 
     assert cookies["kits_csrf"]["secure"] is False
     assert cookies[plain.settings.session_cookie]["secure"] is False
 
 
-def test_the_page_works_by_keyboard(page: Page, site: LiveAuth, requests: RequestLog) -> None:
+async def test_the_page_works_by_keyboard(page: Page, site: LiveAuth, requests: RequestLog) -> None:
     number = phone()
-    page.goto(f"{site.url}/login")
+    await page.goto(f"{site.url}/login")
 
-    page.keyboard.press("Tab")
-    expect(page.get_by_label(PHONE_LABEL)).to_be_focused()
-    assert focus_ring(page).startswith("solid"), focus_ring(page)
-    page.keyboard.type(number)
-    page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label(PHONE_LABEL)).to_be_focused()
+    ring = await focus_ring(page)
+    assert ring.startswith("solid"), ring
+    await page.keyboard.type(number)
+    await page.keyboard.press("Enter")
 
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     code_field = page.get_by_label(CODE_LABEL)
-    expect(code_field).to_be_focused()  # the next step starts where the typing goes on
-    page.keyboard.type(site.last_code(number))
-    page.keyboard.press("Enter")
+    await expect(code_field).to_be_focused()  # the next step starts where the typing goes on
+    await page.keyboard.type(await site.last_code(number))
+    await page.keyboard.press("Enter")
 
-    expect(page).to_have_url(f"{site.url}/login/done")
-    page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Log out")).to_be_focused()
-    assert focus_ring(page).startswith("solid"), focus_ring(page)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{site.url}/login")
+    await expect(page).to_have_url(f"{site.url}/login/done")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Log out")).to_be_focused()
+    ring = await focus_ring(page)
+    assert ring.startswith("solid"), ring
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{site.url}/login")
     assert requests.foreign(site.url) == []
 
 
-def test_every_step_fits_a_phone_screen(
-    new_context: Callable[..., BrowserContext], site: LiveAuth
-) -> None:
-    context = new_context(
+async def test_every_step_fits_a_phone_screen(new_context: NewContext, site: LiveAuth) -> None:
+    context = await new_context(
         viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, extra_http_headers=new_address()
     )
     requests = record_requests(context)
-    page = context.new_page()
+    page = await context.new_page()
     number = phone()
     widths: dict[str, int] = {}
 
-    page.goto(f"{site.url}/login")
-    widths["phone"] = horizontal_overflow(page)
-    screenshot(page, folder=SHOTS, name="phone-size-01-phone")
-    submit_phone(page, "+1 123 456 7890")
-    widths["phone error"] = horizontal_overflow(page)
-    submit_phone(page, number)
-    widths["code"] = horizontal_overflow(page)
-    screenshot(page, folder=SHOTS, name="phone-size-02-code")
-    submit_code(page, "000000" if site.last_code(number) != "000000" else "111111")
-    widths["code error"] = horizontal_overflow(page)
-    submit_code(page, site.last_code(number))
-    expect(page).to_have_url(f"{site.url}/login/done")
-    widths["done"] = horizontal_overflow(page)
-    screenshot(page, folder=SHOTS, name="phone-size-03-done")
+    await page.goto(f"{site.url}/login")
+    widths["phone"] = await horizontal_overflow(page)
+    await screenshot(page, folder=SHOTS, name="phone-size-01-phone")
+    await submit_phone(page, "+1 123 456 7890")
+    widths["phone error"] = await horizontal_overflow(page)
+    await submit_phone(page, number)
+    widths["code"] = await horizontal_overflow(page)
+    await screenshot(page, folder=SHOTS, name="phone-size-02-code")
+    await submit_code(page, "000000" if await site.last_code(number) != "000000" else "111111")
+    widths["code error"] = await horizontal_overflow(page)
+    await submit_code(page, await site.last_code(number))
+    await expect(page).to_have_url(f"{site.url}/login/done")
+    widths["done"] = await horizontal_overflow(page)
+    await screenshot(page, folder=SHOTS, name="phone-size-03-done")
 
     assert {step: px for step, px in widths.items() if px} == {}
     assert requests.foreign(site.url) == []
 
 
-def test_every_step_passes_axe(page: Page, site: LiveAuth, requests: RequestLog) -> None:
+async def test_every_step_passes_axe(page: Page, site: LiveAuth, requests: RequestLog) -> None:
     number = phone()
     found: dict[str, list[str]] = {}
 
-    page.goto(f"{site.url}/login")
-    found["phone"] = axe_violations(page)
-    submit_phone(page, "+1 123 456 7890")
-    found["phone error"] = axe_violations(page)
-    submit_phone(page, number)
-    found["code"] = axe_violations(page)
-    submit_code(page, "000000" if site.last_code(number) != "000000" else "111111")
-    found["code error"] = axe_violations(page)
-    submit_code(page, site.last_code(number))
-    expect(page).to_have_url(f"{site.url}/login/done")
-    found["done"] = axe_violations(page)
+    await page.goto(f"{site.url}/login")
+    found["phone"] = await axe_violations(page)
+    await submit_phone(page, "+1 123 456 7890")
+    found["phone error"] = await axe_violations(page)
+    await submit_phone(page, number)
+    found["code"] = await axe_violations(page)
+    await submit_code(page, "000000" if await site.last_code(number) != "000000" else "111111")
+    found["code error"] = await axe_violations(page)
+    await submit_code(page, await site.last_code(number))
+    await expect(page).to_have_url(f"{site.url}/login/done")
+    found["done"] = await axe_violations(page)
 
     assert {step: seen for step, seen in found.items() if seen} == {}
     assert requests.foreign(site.url) == []
