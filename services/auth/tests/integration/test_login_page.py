@@ -272,49 +272,36 @@ async def test_the_page_works_by_keyboard(page: Page, site: LiveAuth, requests: 
     assert requests.foreign(site.url) == []
 
 
-async def test_every_step_fits_a_phone_screen(new_context: NewContext, site: LiveAuth) -> None:
+async def test_every_step_fits_a_phone_screen_and_passes_axe(
+    new_context: NewContext, site: LiveAuth
+) -> None:
     context = await new_context(
         viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, extra_http_headers=new_address()
     )
     requests = record_requests(context)
     page = await context.new_page()
     number = phone()
-    widths: dict[str, int] = {}
+    problems: dict[str, dict[str, object]] = {}
+
+    async def check(step: str) -> None:
+        overflow, violations = await horizontal_overflow(page), await axe_violations(page)
+        await screenshot(page, folder=SHOTS, name=f"phone-size-{len(problems) + 1:02d}-{step}")
+        problems[step] = (
+            {"overflow px": overflow, "axe": violations} if overflow or violations else {}
+        )
 
     await page.goto(f"{site.url}/login")
-    widths["phone"] = await horizontal_overflow(page)
-    await screenshot(page, folder=SHOTS, name="phone-size-01-phone")
+    await check("phone")
     await submit_phone(page, "+1 123 456 7890")
-    widths["phone error"] = await horizontal_overflow(page)
+    await check("phone-error")
     await submit_phone(page, number)
-    widths["code"] = await horizontal_overflow(page)
-    await screenshot(page, folder=SHOTS, name="phone-size-02-code")
+    await check("code")
     await submit_code(page, "000000" if await site.last_code(number) != "000000" else "111111")
-    widths["code error"] = await horizontal_overflow(page)
+    await check("code-error")
     await submit_code(page, await site.last_code(number))
     await expect(page).to_have_url(f"{site.url}/login/done")
-    widths["done"] = await horizontal_overflow(page)
-    await screenshot(page, folder=SHOTS, name="phone-size-03-done")
+    await check("done")
 
-    assert {step: px for step, px in widths.items() if px} == {}
-    assert requests.foreign(site.url) == []
-
-
-async def test_every_step_passes_axe(page: Page, site: LiveAuth, requests: RequestLog) -> None:
-    number = phone()
-    found: dict[str, list[str]] = {}
-
-    await page.goto(f"{site.url}/login")
-    found["phone"] = await axe_violations(page)
-    await submit_phone(page, "+1 123 456 7890")
-    found["phone error"] = await axe_violations(page)
-    await submit_phone(page, number)
-    found["code"] = await axe_violations(page)
-    await submit_code(page, "000000" if await site.last_code(number) != "000000" else "111111")
-    found["code error"] = await axe_violations(page)
-    await submit_code(page, await site.last_code(number))
-    await expect(page).to_have_url(f"{site.url}/login/done")
-    found["done"] = await axe_violations(page)
-
-    assert {step: seen for step, seen in found.items() if seen} == {}
+    assert list(problems) == ["phone", "phone-error", "code", "code-error", "done"]
+    assert {step: seen for step, seen in problems.items() if seen} == {}
     assert requests.foreign(site.url) == []
