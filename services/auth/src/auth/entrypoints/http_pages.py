@@ -150,5 +150,5 @@ def _expired_form(c: Deps, next_url: str) -> Response:
 def _say(exc: Exception) -> str:
     if isinstance(exc, SmsFailed | PublishFailed):
         return "We could not do that just now. Please try again in a moment."
-    reason = str(exc)  # the API's wording, made a sentence for the page
+    reason = str(exc).rstrip(".")  # the API's wording, made a sentence for the page
     return f"{reason[:1].upper()}{reason[1:]}."
