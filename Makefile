@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
 PY := python3
 SERVERS_ENV = eval "$$($(PY) scripts/servers.py env)"
 
-.PHONY: help up down status check lint fmt test servers servers-down bench schemas docs
+.PHONY: help up down status check lint fmt test servers servers-down browser bench schemas docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,9 @@ servers:  ## start (or reuse) Kafka, PostgreSQL and FerretDB
 servers-down:  ## stop Kafka, PostgreSQL and FerretDB
 	$(PY) scripts/servers.py down
 
+browser:  ## install Debian's chromium for the page tests if it is missing (apt-get, as root)
+	$(PY) scripts/tools.py chromium
+
 fmt: .venv/.synced  ## format the code
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
@@ -51,7 +54,7 @@ lint: .venv/.synced  ## format check, lint, strict types, import layers, event c
 	$(UV) run python -m shared.events.schemas
 	$(UV) run python scripts/asyncapi.py --check
 
-test: .venv/.synced servers  ## every test, against the real servers
+test: .venv/.synced servers browser  ## every test, against the real servers
 	$(SERVERS_ENV) && $(UV) run pytest
 
 check: lint test  ## everything CI runs

@@ -6,4 +6,4 @@ Docker engine answers, testcontainers starts Kafka (KRaft) and MongoDB. Where ne
 the tests fail and say how to start the servers: they never skip.
 """
 
-pytest_plugins = ["kits_fixtures"]
+pytest_plugins = ["kits_fixtures", "kits_browser_fixtures"]

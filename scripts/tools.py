@@ -7,9 +7,11 @@ Standard library only (Python 3.11). Everything built lives in the git-ignored f
     .local/cache/bin/cmd              what `go install .../compose-go/v2/cmd@<version>` produced
     .local/cache/bin/compose-loader   the same binary under a name that says what it is
     .local/run/compose-loader.lock    serialises concurrent builds
+    .local/run/chromium.lock          serialises concurrent installs of the browser
 
 Usage:
     scripts/tools.py compose-loader     build once (cached), then print the loader's path
+    scripts/tools.py chromium           install Debian's chromium if missing, print its path
 
 The compose loader is the Compose Specification's reference loader (compose-go, the library
 Docker Compose itself uses). Run it as
@@ -22,6 +24,11 @@ or names the schema error on stderr (no trailing newline) and exits 1. Other fla
 (build contexts, volumes) resolve against the *working directory*, not the file's folder, and
 the OS environment, a ./.env and COMPOSE_FILE are read, as `docker compose` would. It checks the
 schema only: a `depends_on` naming an undefined service still exits 0.
+
+The browser tests drive Debian's `chromium` package with Playwright (Playwright's own browser
+downloads are not used: its download hosts are not reachable from every machine that runs the
+tests). `chromium` installs it with apt-get when it is not on PATH (as root; ~20-90 s, ~480 MB)
+and does nothing otherwise, so the tests can call it every run.
 """
 
 from __future__ import annotations
@@ -118,6 +125,37 @@ def ensure_compose_loader() -> Path:
     return COMPOSE_LOADER
 
 
+def ensure_chromium() -> Path:
+    """Debian's chromium: its path, installed with apt-get (as root) when it is missing."""
+    if found := shutil.which("chromium"):
+        return Path(found)
+    with locked("chromium", tell=step, who="tools.py"):
+        if found := shutil.which("chromium"):  # installed meanwhile by a concurrent invocation
+            return Path(found)
+        if os.geteuid() != 0:
+            raise Failure(
+                "chromium is not installed; run: sudo apt-get update && "
+                "sudo apt-get install -y chromium"
+            )
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        started = time.monotonic()
+        for what, cmd in (
+            ("apt-get update", ["apt-get", "update", "-q"]),
+            ("apt-get install chromium", ["apt-get", "install", "-y", "-q", "chromium"]),
+        ):
+            step(f"{what} ...")
+            done = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, timeout=1200, check=False
+            )
+            if done.returncode != 0:
+                raise Failure(f"{what} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+        found = shutil.which("chromium")
+        if not found:
+            raise Failure("apt-get installed chromium but `chromium` is not on PATH")
+        step(f"chromium installed in {time.monotonic() - started:.1f} s")
+        return Path(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=(__doc__ or "").split("\n\n")[0],
@@ -129,10 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         "compose-loader",
         help=f"build (once) compose-go {COMPOSE_GO_VERSION}'s loader; print its path",
     )
+    sub.add_parser("chromium", help="install Debian's chromium if it is missing; print its path")
     args = parser.parse_args(argv)
     try:
         if args.command == "compose-loader":
             print(ensure_compose_loader())
+        elif args.command == "chromium":
+            print(ensure_chromium())
     except Failure as exc:
         print(f"[tools] error: {exc}", file=sys.stderr)
         return 1

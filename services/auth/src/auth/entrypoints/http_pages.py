@@ -56,10 +56,13 @@ def _csrf_ok(request: Request, sent: str) -> bool:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(next: Annotated[str, Query(max_length=2000)] = "/login/done") -> Response:
+async def login_page(
+    c: Deps, next: Annotated[str, Query(max_length=2000)] = "/login/done"
+) -> Response:
     """Step 1 of the login page: the phone number."""
     csrf = secrets.token_urlsafe(24)
-    return _html(pages.phone_page(csrf=csrf, next_url=safe_next(next)), csrf=csrf)
+    page = pages.phone_page(csrf=csrf, next_url=safe_next(next))
+    return _html(page, csrf=csrf, secure=c.settings.session_cookie_secure)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -73,7 +76,7 @@ async def login_phone(
     """Send the code, then show step 2."""
     next_url = safe_next(next)
     if not _csrf_ok(request, csrf):
-        return _html(_expired_form(next_url), status_code=status.HTTP_403_FORBIDDEN)
+        return _expired_form(c, next_url)
     client = client_address(request, c.settings.client_address_header)
     try:
         sent = await c.login.start(phone=phone, client=client)
@@ -98,7 +101,7 @@ async def login_code(
     """Check the code; on success set the session cookie and go to `next`."""
     next_url = safe_next(next)
     if not _csrf_ok(request, csrf):
-        return _html(_expired_form(next_url), status_code=status.HTTP_403_FORBIDDEN)
+        return _expired_form(c, next_url)
     try:
         logged_in = await c.login.verify(challenge=challenge, code=code)
     except (LoginFailed, RateLimited, PublishFailed) as exc:
@@ -130,14 +133,22 @@ async def logout_page(c: Deps, request: Request) -> Response:
     return response
 
 
-def _expired_form(next_url: str) -> str:
+def _expired_form(c: Deps, next_url: str) -> Response:
+    # A fresh form with its cookie: without the cookie, sending this form again would fail too.
     csrf = secrets.token_urlsafe(24)
-    return pages.phone_page(
-        csrf=csrf, next_url=next_url, error="This form expired. Please start again."
+    page = pages.phone_page(
+        csrf=csrf, next_url=next_url, notice="This form expired. Please start again."
+    )
+    return _html(
+        page,
+        status_code=status.HTTP_403_FORBIDDEN,
+        csrf=csrf,
+        secure=c.settings.session_cookie_secure,
     )
 
 
 def _say(exc: Exception) -> str:
     if isinstance(exc, SmsFailed | PublishFailed):
         return "We could not do that just now. Please try again in a moment."
-    return str(exc)
+    reason = str(exc).rstrip(".")  # the API's wording, made a sentence for the page
+    return f"{reason[:1].upper()}{reason[1:]}."

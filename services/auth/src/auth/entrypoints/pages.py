@@ -32,12 +32,20 @@ def _error(message: str | None) -> str:
     return f'<p class="error" role="alert" id="error">{escape(message)}</p>'
 
 
-def phone_page(*, csrf: str, next_url: str, error: str | None = None) -> str:
-    """Step 1: the number."""
-    described = ' aria-describedby="error"' if error else ""
+def _invalid(error: str | None) -> str:
+    """A field the error is about: named invalid, described by the error, and focused, so a
+    screen reader reads the reason and the person types the correction straight away."""
+    return ' aria-describedby="error" aria-invalid="true" autofocus' if error else ""
+
+
+def phone_page(
+    *, csrf: str, next_url: str, error: str | None = None, notice: str | None = None
+) -> str:
+    """Step 1: the number (`error` is about the number typed, `notice` about the form)."""
+    described = _invalid(error)
     return _page(
         title="Log in with your phone",
-        body=_error(error)
+        body=_error(error or notice)
         + '<form method="post" action="/login">'
         + f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         + f'<input type="hidden" name="next" value="{escape(next_url)}">'
@@ -51,7 +59,8 @@ def phone_page(*, csrf: str, next_url: str, error: str | None = None) -> str:
 
 def code_page(*, csrf: str, next_url: str, challenge: str, error: str | None = None) -> str:
     """Step 2: the code (the number is not in the page; the challenge handle is)."""
-    described = ' aria-describedby="error"' if error else ""
+    # Focused either way: the person arrives from typing the number and goes on typing.
+    described = _invalid(error) or " autofocus"
     return _page(
         title="Enter your code",
         body=_error(error)
