@@ -16,8 +16,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
-from auth.adapters.jose_user_tokens import key_from_seed
 from kits_testing import Servers
+from shared.signing_keys import key_from_seed
 from shared.user_tokens import USER_TOKEN_TYP
 
 pytestmark = pytest.mark.integration

@@ -62,7 +62,7 @@ class UnusableJwks(ValueError):
     """Auth's JWKS could not be fetched or holds no usable Ed25519 key."""
 
 
-def key_id_of(token: str) -> str:
+def key_id_of(token: str, *, typ: str = USER_TOKEN_TYP) -> str:
     """The `kid` of a well-formed token's header (alg and typ checked), else InvalidUserToken."""
     if len(token) > MAX_TOKEN_CHARS:
         raise InvalidUserToken("token too long")
@@ -75,9 +75,9 @@ def key_id_of(token: str) -> str:
         raise InvalidUserToken("unreadable token header") from exc
     if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
         raise InvalidUserToken(f"token header must name alg {ALGORITHM}")
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower().removeprefix("application/") != USER_TOKEN_TYP:
-        raise InvalidUserToken(f"token header must name typ {USER_TOKEN_TYP}")
+    named = header.get("typ")
+    if not isinstance(named, str) or named.lower().removeprefix("application/") != typ:
+        raise InvalidUserToken(f"token header must name typ {typ}")
     kid = header.get("kid")
     if not isinstance(kid, str) or not 0 < len(kid) <= MAX_FIELD_CHARS:
         raise InvalidUserToken("token header must name a kid")
@@ -131,6 +131,8 @@ class UserTokenVerifier:
         min_refetch_s: float = 10.0,
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        typ: str = USER_TOKEN_TYP,
+        required: tuple[str, ...] = (),
     ) -> None:
         if bool(jwks) == bool(jwks_url):
             raise ValueError("set either the inline user-token JWKS or the URL to fetch it from")
@@ -149,7 +151,9 @@ class UserTokenVerifier:
             aud={"essential": True, "value": audience},
             exp={"essential": True},
             sub={"essential": True},
+            **{name: {"essential": True} for name in required},  # type: ignore[arg-type]
         )
+        self._typ = typ
 
     @classmethod
     def from_settings(cls, settings: UserTokenSettings) -> UserTokenVerifier | None:
@@ -168,7 +172,14 @@ class UserTokenVerifier:
 
     async def user_key(self, token: str) -> str:
         """The verified `sub` (internal user key); InvalidUserToken or KeysUnavailable."""
-        kid = key_id_of(token)
+        return str((await self.claims(token))["sub"])
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        """Every claim of a verified token (`sub` checked to be a user key); the same errors.
+
+        Other signed statements of auth (the consent challenge) use it with their own `typ`
+        and required claims."""
+        kid = key_id_of(token, typ=self._typ)
         key = await self._key(kid)
         try:
             decoded = jwt.decode(token, key, algorithms=[ALGORITHM])
@@ -180,7 +191,7 @@ class UserTokenVerifier:
         subject = decoded.claims["sub"]
         if not isinstance(subject, str) or not 0 < len(subject) <= MAX_FIELD_CHARS:
             raise InvalidUserToken("user token rejected: sub is not a user key")
-        return subject
+        return dict(decoded.claims)
 
     async def _key(self, kid: str) -> OKPKey:
         if self._url:

@@ -1,0 +1,114 @@
+"""Helpers of the consent-screen tests: auth's part of the hand-over, played by the tests.
+
+Until auth's OAuth side exists, the tests make signed challenges and read verdicts through the
+same hand-over auth will use (README "Hand-over"): a challenge signed with an "auth" key whose
+JWKS consent trusts, a nonce in the flow cookie, a verdict verified with consent's JWKS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import KeySet, OKPKey
+
+from consent.adapters.jose_handover import CHALLENGE_AUDIENCE, CHALLENGE_TYP
+from consent.domain.handover import Challenge
+from consent.service.screen_ports import AppView, Granted
+
+AUTH_ISSUER = "https://auth.test"
+CALLBACK = "https://auth.test/oauth/consent/callback"
+AUTH_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-auth-key"})
+FORGER_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-auth-key"})
+APP = AppView(
+    app_id="app-music",
+    name="Tune Lab",
+    allowed_scopes=("user.info.basic", "video.list", "sound.upload"),
+    terms_version="3",
+    terms_url="https://tunelab.example/terms/3",
+    privacy_policy_url="https://tunelab.example/privacy",
+    recipients=("Analytics Partner Ltd",),
+    retention_days=30,
+)
+
+
+def auth_jwks() -> str:
+    """The JWKS consent trusts for challenges (auth's keys), as inline JSON."""
+    import json
+
+    return json.dumps(KeySet([AUTH_KEY]).as_dict(private=False))
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One browser's hand-over: the signed challenge and the nonce in its cookie."""
+
+    token: str
+    nonce: str
+    claims: dict[str, Any]
+
+
+def challenge(
+    *,
+    key: OKPKey = AUTH_KEY,
+    user_key: str | None = None,
+    app_id: str = APP.app_id,
+    scopes: tuple[str, ...] = ("user.info.basic", "video.list"),
+    lifetime_s: int = 120,
+    age_s: int = 0,
+    **overrides: Any,
+) -> Flow:
+    """A challenge as auth signs it, and the nonce auth put in the browser's cookie."""
+    nonce = secrets.token_urlsafe(24)
+    now = int(time.time()) - age_s
+    claims: dict[str, Any] = {
+        "iss": AUTH_ISSUER,
+        "aud": CHALLENGE_AUDIENCE,
+        "sub": user_key or f"user-{uuid.uuid4()}",
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + lifetime_s,
+        "app_id": app_id,
+        "pairwise_subject": secrets.token_urlsafe(32),
+        "scopes": list(scopes),
+        "purpose": "Log in to Tune Lab and show your videos",
+        "return_to": CALLBACK,
+        "state": secrets.token_urlsafe(8),
+        "nonce_sha256": hashlib.sha256(nonce.encode()).hexdigest(),
+        **overrides,
+    }
+    header = {"alg": "Ed25519", "typ": CHALLENGE_TYP, "kid": key.kid}
+    return Flow(
+        token=jwt.encode(header, claims, key, algorithms=["Ed25519"]), nonce=nonce, claims=claims
+    )
+
+
+@dataclass
+class FakeApps:
+    """The app read model, as a dict."""
+
+    apps: dict[str, AppView] = field(default_factory=lambda: {APP.app_id: APP})
+
+    async def app(self, app_id: str) -> AppView | None:
+        return self.apps.get(app_id)
+
+
+@dataclass
+class FakeGrants:
+    """Records grants in a list (the consent core's records stand behind this port)."""
+
+    granted: list[Challenge] = field(default_factory=list)
+
+    async def grant(self, *, challenge: Challenge, app: AppView) -> Granted:
+        self.granted.append(challenge)
+        return Granted(
+            consent_id=f"c-{challenge.user_key}-{app.app_id}",
+            version=len(self.granted),
+            terms_version=app.terms_version,
+            granted_at=time.time(),
+        )
