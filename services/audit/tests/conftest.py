@@ -13,19 +13,26 @@ from pymongo import AsyncMongoClient
 from audit.bootstrap import Container
 from audit.main import create_app
 from audit_testing import AuditHarness, Publish, audit_settings
-from kits_testing import Servers
+from kits_testing import Servers, start_group_at_end
 from shared.events import CloudEvent, EventData, make_event
-from shared.kafka.broker import make_broker
+from shared.kafka.broker import ensure_topics, make_broker
 from shared.kafka.publisher import DurablePublisher
 from shared.settings import ServiceSettings
+from shared.topics import DOMAIN_TOPICS
 
 
 @pytest.fixture
 async def audit(
     servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> AsyncIterator[AuditHarness]:
-    """A fresh audit instance: its own database and consumer group, the shared topics."""
+    """A fresh audit instance: its own database and consumer group, the shared topics read from
+    their current end (what other tests and earlier runs left there is not this test's: reading
+    it from the beginning made every test pay for the whole history of the shared server)."""
     settings = audit_settings(servers)
+    await ensure_topics(bootstrap_servers=servers.kafka, topics=list(DOMAIN_TOPICS))
+    await start_group_at_end(
+        servers.kafka, group_id=settings.ledger_group, topics=list(settings.ledger_topic_names)
+    )
     app = create_app(settings)
     container: Container = app.state.container
     async with (
