@@ -64,8 +64,9 @@ class AuthSettings(ServiceSettings):
     twilio_max_attempts: int = Field(default=3, ge=1, le=5)
     twilio_retry_backoff_s: float = Field(default=0.5, ge=0, le=10)
 
-    # App registry (README "App registry"): bounded retries of a conflicting change (then 409), how long
-    # a crashed writer's claim blocks an app, and how many apps one developer may register.
+    # App registry (README "App registry"): bounded retries of a conflicting change (then
+    # 409), how long a crashed writer's claim blocks an app, and how many apps one developer
+    # may register.
     apps_max_attempts: int = Field(default=25, ge=1, le=100)
     apps_claim_lease_s: float = Field(default=60.0, ge=1, le=3600)
     apps_max_per_developer: int = Field(default=100, ge=1, le=1000)
