@@ -2,7 +2,7 @@
 
 Production-shaped: 5,000 users already have accounts (their lookups under the current key),
 and 2,000 logins run, four in five by those users and one in five by new numbers (a sign-up).
-Every code is first sent by a real start (not timed); then the verifications are timed, 16 at a
+Every code is first sent by a real start (not timed); then the verifications are timed, 8 at a
 time, through the app (FastAPI over ASGI, the real database, and each event acknowledged by the
 real broker on a topic of this run). The baseline is what no login can do without: the keyed
 hash of the number and one `_id` find of its lookup, with the same concurrency.
@@ -32,7 +32,7 @@ from shared.events import CloudEvent
 from shared.kafka.publisher import DurablePublisher
 
 AREA = "C. auth"
-USERS, LOGINS, NEW_SHARE, CONCURRENCY = 5_000, 2_000, 0.2, 16
+USERS, LOGINS, NEW_SHARE, CONCURRENCY = 5_000, 2_000, 0.2, 8
 RATE_TARGET, P99_TARGET_MS = 200.0, 50.0
 HEADER = "x-bench-client"
 
