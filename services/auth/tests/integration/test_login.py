@@ -255,3 +255,15 @@ async def test_sessions_expire_and_are_swept(auth: AuthHarness) -> None:
     assert await db["sessions"].count_documents({}) == 0
     assert await db["challenges"].count_documents({}) == 0
     assert await db["slots"].count_documents({}) == 0
+
+
+async def test_the_login_page_says_when_to_retry_a_limited_number(auth: AuthHarness) -> None:
+    form = await auth.http.get("/login")
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    body = {"phone": random_number(), "csrf": csrf, "next": "/login/done"}
+    first = await auth.http.post("/login", data=body, headers=new_address())
+    assert first.status_code == 200
+    again = await auth.http.post("/login", data=body, headers=new_address())
+    assert again.status_code == 429
+    assert 1 <= int(again.headers["retry-after"]) <= 60
+    assert 'role="alert"' in again.text

@@ -85,7 +85,7 @@ async def login_phone(
             422 if isinstance(exc, InvalidPhone) else 429 if isinstance(exc, RateLimited) else 503
         )
         page = pages.phone_page(csrf=csrf, next_url=next_url, error=_say(exc))
-        return _html(page, status_code=code)
+        return _retry_after(_html(page, status_code=code), exc)
     return _html(pages.code_page(csrf=csrf, next_url=next_url, challenge=sent.challenge))
 
 
@@ -109,7 +109,7 @@ async def login_code(
             400 if isinstance(exc, LoginFailed) else 429 if isinstance(exc, RateLimited) else 503
         )
         page = pages.code_page(csrf=csrf, next_url=next_url, challenge=challenge, error=_say(exc))
-        return _html(page, status_code=status_code)
+        return _retry_after(_html(page, status_code=status_code), exc)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, c, logged_in)
     return response
@@ -145,6 +145,15 @@ def _expired_form(c: Deps, next_url: str) -> Response:
         csrf=csrf,
         secure=c.settings.session_cookie_secure,
     )
+
+
+def _retry_after(response: HTMLResponse, exc: Exception) -> HTMLResponse:
+    """A refusal that passes with time says when, as the JSON API does."""
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    elif isinstance(exc, SmsFailed | PublishFailed):
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def _say(exc: Exception) -> str:
