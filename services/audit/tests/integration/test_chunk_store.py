@@ -14,8 +14,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from audit.adapters import mongo_ledger
-from audit.adapters.chunks import encode_chunk
+from audit.adapters import chunk_reads
+from audit.adapters.chunks import Chunk, encode_chunk
 from audit.adapters.mongo_ledger import (
     KEEP_RECENT,
     RECENT_CHECKPOINTS,
@@ -25,7 +25,7 @@ from audit.adapters.mongo_ledger import (
     create_ledger_indexes,
     shard_collection,
 )
-from audit.domain.ledger import Entry, Record, Run, ShardLog
+from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
@@ -54,7 +54,7 @@ def entries(count: int) -> list[Entry]:
 async def store_chunks(db: AsyncDatabase[dict[str, Any]], parts: list[list[Entry]]) -> None:
     await db[SHARDS].insert_one({"_id": SHARD})
     for part in parts:
-        await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(part)))
+        await db[shard_collection(SHARD)].insert_one(encode_chunk(Chunk.of(part)))
 
 
 async def test_chunks_stored_out_of_order_are_read_in_index_order(
@@ -98,7 +98,7 @@ async def test_a_late_first_chunk_is_asked_for_instead_of_holding_the_shard(
     db: AsyncDatabase[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rewritten chunk moves to the end of the natural order; memory stays bounded."""
-    monkeypatch.setattr(mongo_ledger, "MAX_WAITING", 2)
+    monkeypatch.setattr(chunk_reads, "MAX_WAITING", 2)
     stored = entries(50)
     parts = [stored[i : i + 5] for i in range(0, 50, 5)]
     await store_chunks(db, [*parts[1:4], *parts[5:], parts[0], parts[4]])
@@ -110,7 +110,9 @@ async def test_a_forged_chunk_overlapping_others_is_read_and_named(
 ) -> None:
     stored = entries(30)
     await store_chunks(db, [stored[0:10], stored[10:20], stored[20:30]])
-    await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(stored[5:8])))  # _id 5: a copy
+    await db[shard_collection(SHARD)].insert_one(
+        encode_chunk(Chunk.of(stored[5:8]))
+    )  # _id 5: a copy
     read = [e async for e in MongoLedgerStore(db).scan(SHARD)]
     assert len(read) == 33
     [finding] = audit_shard(SHARD, read, [])

@@ -10,12 +10,20 @@ import zlib
 import pytest
 
 from audit.adapters import chunks as chunk_format
-from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.adapters.chunks import (
+    Chunk,
+    MalformedChunk,
+    chunks,
+    completed_nodes,
+    decode_chunk,
+    encode_chunk,
+    holder_of,
+)
 from audit.adapters.mongo_ledger import _Shard
 from audit.domain.integrity import names_event
-from audit.domain.ledger import Entry, Record, Run, ShardLog, completed_nodes, holder_of
+from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
-from audit.service.ports import MalformedChunk
+from audit.service.ports import UnreadableEntries
 from audit_testing import audit_shard
 from shared.events import make_event
 from shared.events.auth import UserLoggedIn
@@ -46,12 +54,14 @@ def test_a_chunk_reads_back_exactly() -> None:
     stored = entries(37)
     for start, end in ((0, 37), (5, 6), (7, 30)):
         part = stored[start:end]
-        doc = encode_chunk(Run.of(part))
+        doc = encode_chunk(Chunk.of(part))
         assert (doc["_id"], doc["n"]) == (start, end - start)
-        run = decode_chunk("s/0", doc)
-        assert run.entries() == part
-        assert run == Run.of(part)
-        assert run.last_offset == part[-1].offset
+        chunk = decode_chunk("s/0", doc)
+        assert chunk.entries() == part
+        assert chunk == Chunk.of(part)
+        assert chunk.last_offset == part[-1].offset
+        batch = chunk.batch()
+        assert [batch.entry(k) for k in range(len(batch))] == part
 
 
 def test_chunks_split_by_count_and_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,7 +78,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
     stored = entries(100)
     known = _Shard()
     for start, end in ((0, 1), (1, 13), (13, 64), (64, 65), (65, 100)):
-        known.add(decode_chunk("s/0", encode_chunk(Run.of(stored[start:end]))))
+        known.add(decode_chunk("s/0", encode_chunk(Chunk.of(stored[start:end]))))
     assert (known.size, known.last_offset, known.ids["e042"]) == (100, 298, 42)
     for level in range(7):
         for index in range(100 >> level):
@@ -78,7 +88,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
 
 
 def blob_of(count: int) -> bytes:
-    return zlib.decompress(encode_chunk(Run.of(entries(count)))["z"])
+    return zlib.decompress(encode_chunk(Chunk.of(entries(count)))["z"])
 
 
 @pytest.mark.parametrize(
@@ -93,14 +103,14 @@ def blob_of(count: int) -> bytes:
     ],
 )
 def test_a_chunk_whose_sections_do_not_fit_is_malformed(change: object, problem: str) -> None:
-    doc = encode_chunk(Run.of(entries(9)))
+    doc = encode_chunk(Chunk.of(entries(9)))
     blob = change(blob_of(9))  # type: ignore[operator]
     with pytest.raises(MalformedChunk, match=f"index 0 is malformed: .*({problem})"):
         decode_chunk("s/0", {**doc, "z": zlib.compress(blob)})
 
 
 def test_a_blob_that_does_not_inflate_or_a_bad_header_is_malformed() -> None:
-    doc = encode_chunk(Run.of(entries(9)))
+    doc = encode_chunk(Chunk.of(entries(9)))
     good = bytes(doc["z"])
     for broken in (
         {**doc, "z": good[:-3]},
@@ -117,9 +127,11 @@ def test_a_blob_that_does_not_inflate_or_a_bad_header_is_malformed() -> None:
 
 def test_a_negative_index_is_malformed() -> None:
     stored = entries(3)
-    doc = encode_chunk(Run.of([stored[0], dataclasses.replace(stored[1], index=-1), stored[2]]))
-    with pytest.raises(MalformedChunk, match="negative index"):
+    doc = encode_chunk(Chunk.of([stored[0], dataclasses.replace(stored[1], index=-1), stored[2]]))
+    with pytest.raises(UnreadableEntries, match="negative index") as caught:
         decode_chunk("s/0", doc)
+    assert isinstance(caught.value, MalformedChunk)
+    assert caught.value.start == 0
 
 
 def test_the_event_id_check_is_exact_for_our_envelope_and_falls_back_to_json() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from audit.adapters.chunks import holder_of
 from audit.domain.integrity import Anchor
-from audit.domain.ledger import Record, ShardLog, holder_of
+from audit.domain.ledger import Record, ShardLog
 from audit.domain.merkle import CompactRange, inclusion_proof, root_from_leaf_hashes
 from audit.domain.stored_tree import inclusion_proof_from_store, node_getter, nodes_for_inclusion
 from audit_testing import audit_shard
@@ -60,3 +62,17 @@ def test_an_anchor_at_size_zero_does_not_hide_the_others() -> None:
     assert audit_shard("s/0", entries, anchors) == []
     [finding] = audit_shard("s/0", entries, [Anchor("bad", 0, b"\x01" * 32)])
     assert "non-empty root" in finding.problem
+
+
+def test_a_rewritten_or_added_stored_node_is_located_to_its_entry() -> None:
+    log = ShardLog(shard="s/0", tree=CompactRange())
+    entries = [log.append(record(i)) for i in range(8)]
+    assert len(entries[3].nodes) == 2
+    assert entries[2].nodes == ()
+    forged = dataclasses.replace(entries[3], nodes=(entries[3].nodes[0], b"\x07" * 32))
+    [finding] = audit_shard("s/0", [*entries[:3], forged, *entries[4:]], [])
+    assert (finding.index, finding.event_id) == (3, "e3")
+    assert "stored tree nodes do not match" in finding.problem
+    added = dataclasses.replace(entries[2], nodes=(b"\x07" * 32,))
+    [finding] = audit_shard("s/0", [*entries[:2], added, *entries[3:]], [])
+    assert (finding.index, finding.event_id) == (2, "e2")
