@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from merkle_reference import inclusion_proof, root_from_leaf_hashes
+
 from audit.adapters.chunks import holder_of
 from audit.domain.integrity import Anchor
 from audit.domain.ledger import Record, ShardLog
-from audit.domain.merkle import CompactRange, inclusion_proof, root_from_leaf_hashes
+from audit.domain.merkle import CompactRange
 from audit.domain.stored_tree import inclusion_proof_from_store, node_getter, nodes_for_inclusion
 from audit_testing import audit_shard
 
@@ -45,7 +47,7 @@ def test_a_clean_shard_audits_clean_against_its_anchors() -> None:
     tree = CompactRange()
     anchors = []
     for e in entries:
-        tree.append(e.leaf)
+        tree.push(e.leaf)
         if tree.size % 5 == 0:
             anchors.append(Anchor(checkpoint_id=f"cp{tree.size}", size=tree.size, root=tree.root()))
     assert audit_shard("s/0", entries, anchors) == []
