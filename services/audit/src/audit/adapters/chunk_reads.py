@@ -38,6 +38,45 @@ async def _fetch(stored: AsyncCollection[Document], queue: _Queue) -> None:
     await queue.put(None)
 
 
+class _InOrder:
+    """Chunks as they arrive in, chunks in index order out (at most MAX_WAITING held)."""
+
+    def __init__(self, stored: AsyncCollection[Document], *, shard: str) -> None:
+        self._stored, self._shard = stored, shard
+        self._waiting: dict[int, Chunk] = {}
+        self._strays: list[Chunk] = []  # overlapping an earlier chunk: only a forger writes these
+        self._asked: set[int] = set()
+        self._following = 0
+
+    async def arrived(self, chunk: Chunk) -> list[Chunk]:
+        """Take the next chunk read; return those now due, in index order."""
+        waiting, following = self._waiting, self._following
+        if chunk.start in self._asked:  # already read by `_id` below
+            self._asked.discard(chunk.start)
+        elif chunk.start < following or chunk.start in waiting:
+            self._strays.append(chunk)
+        else:
+            waiting[chunk.start] = chunk
+        if len(waiting) > MAX_WAITING and following not in waiting:
+            found = await self._stored.find_one({"_id": following})
+            if found is None:
+                following = min(waiting)
+            else:
+                self._asked.add(following)
+                waiting[following] = decode_chunk(self._shard, found)
+        due = []
+        while following in waiting:
+            due.append(waiting.pop(following))
+            following = due[-1].start + len(due[-1].ids)
+        self._following = following
+        return due
+
+    def rest(self) -> list[Chunk]:
+        """Once every chunk was read: those still held, by their first index (the reader
+        sees the gaps and overlaps)."""
+        return sorted([*self._waiting.values(), *self._strays], key=lambda c: c.start)
+
+
 async def read_in_order(stored: AsyncCollection[Document], *, shard: str) -> AsyncGenerator[Chunk]:
     """The shard's chunks in index order, read ahead while the caller works.
 
@@ -49,33 +88,14 @@ async def read_in_order(stored: AsyncCollection[Document], *, shard: str) -> Asy
     queue: _Queue = asyncio.Queue(maxsize=READ_AHEAD)
     reader = asyncio.create_task(_fetch(stored, queue))
     try:
-        waiting: dict[int, Chunk] = {}
-        strays: list[Chunk] = []  # overlapping an earlier chunk: only a forger writes these
-        asked: set[int] = set()
-        following = 0
+        order = _InOrder(stored, shard=shard)
         while (doc := await queue.get()) is not None:
             if isinstance(doc, Exception):
                 raise doc
-            chunk = decode_chunk(shard, doc)
-            if chunk.start in asked:  # already read by `_id` below
-                asked.discard(chunk.start)
-            elif chunk.start < following or chunk.start in waiting:
-                strays.append(chunk)
-            else:
-                waiting[chunk.start] = chunk
-            if len(waiting) > MAX_WAITING and following not in waiting:
-                found = await stored.find_one({"_id": following})
-                if found is None:
-                    following = min(waiting)
-                else:
-                    asked.add(following)
-                    waiting[following] = decode_chunk(shard, found)
-            while following in waiting:
-                chunk = waiting.pop(following)
-                following = chunk.start + len(chunk.ids)
+            for chunk in await order.arrived(decode_chunk(shard, doc)):
                 yield chunk
         await reader
-        for chunk in sorted([*waiting.values(), *strays], key=lambda c: c.start):
+        for chunk in order.rest():
             yield chunk
     finally:
         reader.cancel()
