@@ -104,3 +104,8 @@ def entry_batch(entries: Sequence[Entry]) -> EntryBatch:
         hashes=[e.leaf + b"".join(e.nodes) for e in entries],
         data=[e.data for e in entries],
     )
+
+
+def node_of(entry: Entry, level: int) -> bytes:
+    """The perfect node at `level` that this entry's append completed (level 0: its leaf)."""
+    return entry.leaf if level == 0 else entry.nodes[level - 1]

@@ -30,7 +30,7 @@ from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
-from audit_testing import audit_shard
+from audit_testing import audit_shard, node_of
 
 pytestmark = pytest.mark.integration
 SHARD = "chunks.test/0"
@@ -166,7 +166,7 @@ async def test_what_another_writer_appended_is_read_chunk_by_chunk(
     tip = await reader.tip(SHARD)  # then the next chunks by _id
     assert (tip.size, tip.last_offset) == (40, 39)
     nodes = await reader.nodes(SHARD, [(3, 4), (0, 39)])
-    assert nodes == {(3, 4): stored[39].node(3), (0, 39): stored[39].leaf}
+    assert nodes == {(3, 4): node_of(stored[39], 3), (0, 39): stored[39].leaf}
 
 
 async def test_concurrent_reads_of_what_another_writer_appended_keep_the_shard_whole(

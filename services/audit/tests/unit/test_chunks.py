@@ -24,7 +24,7 @@ from audit.domain.integrity import names_event
 from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.service.ports import UnreadableEntries
-from audit_testing import audit_shard
+from audit_testing import audit_shard, node_of
 from shared.events import make_event
 from shared.events.auth import UserLoggedIn
 
@@ -82,7 +82,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
     assert (known.size, known.last_offset, known.ids["e042"]) == (100, 298, 42)
     for level in range(7):
         for index in range(100 >> level):
-            assert known.node(level, index) == stored[holder_of((level, index))].node(level)
+            assert known.node(level, index) == node_of(stored[holder_of((level, index))], level)
     assert known.node(0, 100) is None
     assert known.node(2, 25) is None
 

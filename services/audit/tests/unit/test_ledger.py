@@ -12,7 +12,7 @@ from audit.domain.integrity import Anchor
 from audit.domain.ledger import Record, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.domain.stored_tree import inclusion_proof_from_store, node_getter, nodes_for_inclusion
-from audit_testing import audit_shard
+from audit_testing import audit_shard, node_of
 
 
 def record(i: int) -> Record:
@@ -34,7 +34,7 @@ def test_entries_hold_the_nodes_needed_for_every_proof() -> None:
         for index in range(size):
             wanted = nodes_for_inclusion(index=index, tree_size=size)
             assert all(holder_of(n) < size for n in wanted)
-            got = {(lv, i): entries[holder_of((lv, i))].node(lv) for lv, i in wanted}
+            got = {(lv, i): node_of(entries[holder_of((lv, i))], lv) for lv, i in wanted}
             proof = inclusion_proof_from_store(
                 index=index, tree_size=size, get_node=node_getter(got)
             )

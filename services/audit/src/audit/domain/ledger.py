@@ -45,10 +45,6 @@ class Entry:
     nodes: tuple[bytes, ...]
     data: bytes
 
-    def node(self, level: int) -> bytes:
-        """The perfect node at `level` that this entry completed (level 0: its leaf)."""
-        return self.leaf if level == 0 else self.nodes[level - 1]
-
 
 class ShardLog:
     """One shard's writable state: size, compact range and the last Kafka offset stored."""
@@ -107,8 +103,8 @@ class EntryBatch:
     positions: Sequence[tuple[int, int]]
     """(index, Kafka offset) of each entry."""
     hashes: Sequence[bytes]
-    """Of each entry, `node(level)` for every level it holds, level 0 (its leaf) first, joined
-    (HASH_SIZE bytes each): one value per entry, so a batch is cheap to make and to check."""
+    """Of each entry, its leaf hash and then the nodes its append completed, joined (HASH_SIZE
+    bytes each): one value per entry, so a batch is cheap to make and to check."""
     data: Sequence[bytes]
 
     def __len__(self) -> int:
