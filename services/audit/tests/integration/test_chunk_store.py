@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from audit.adapters import chunk_reads
-from audit.adapters.chunks import Chunk, encode_chunk
+from audit.adapters.chunks import Run, encode_chunk
 from audit.adapters.mongo_ledger import (
     KEEP_RECENT,
     RECENT_CHECKPOINTS,
@@ -54,7 +54,7 @@ def entries(count: int) -> list[Entry]:
 async def store_chunks(db: AsyncDatabase[dict[str, Any]], parts: list[list[Entry]]) -> None:
     await db[SHARDS].insert_one({"_id": SHARD})
     for part in parts:
-        await db[shard_collection(SHARD)].insert_one(encode_chunk(Chunk.of(part)))
+        await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(part)))
 
 
 async def test_chunks_stored_out_of_order_are_read_in_index_order(
@@ -110,9 +110,7 @@ async def test_a_forged_chunk_overlapping_others_is_read_and_named(
 ) -> None:
     stored = entries(30)
     await store_chunks(db, [stored[0:10], stored[10:20], stored[20:30]])
-    await db[shard_collection(SHARD)].insert_one(
-        encode_chunk(Chunk.of(stored[5:8]))
-    )  # _id 5: a copy
+    await db[shard_collection(SHARD)].insert_one(encode_chunk(Run.of(stored[5:8])))  # _id 5: a copy
     read = [e async for e in MongoLedgerStore(db).scan(SHARD)]
     assert len(read) == 33
     [finding] = audit_shard(SHARD, read, [])

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.asynchronous.database import AsyncDatabase
 
-from audit.adapters.chunks import Chunk, decode_chunk, encode_chunk
+from audit.adapters.chunks import Run, decode_chunk, encode_chunk
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -99,7 +99,7 @@ async def edit(
         if changed != stored:
             await db[ENTRIES].delete_one({"_id": doc["_id"]})
             if changed:
-                await db[ENTRIES].insert_one({**encode_chunk(Chunk.of(changed)), "_id": doc["_id"]})
+                await db[ENTRIES].insert_one({**encode_chunk(Run.of(changed)), "_id": doc["_id"]})
 
 
 def flip_byte(entry: Entry, at: int) -> Entry:

@@ -11,8 +11,8 @@ import pytest
 
 from audit.adapters import chunks as chunk_format
 from audit.adapters.chunks import (
-    Chunk,
     MalformedChunk,
+    Run,
     chunks,
     completed_nodes,
     decode_chunk,
@@ -54,11 +54,11 @@ def test_a_chunk_reads_back_exactly() -> None:
     stored = entries(37)
     for start, end in ((0, 37), (5, 6), (7, 30)):
         part = stored[start:end]
-        doc = encode_chunk(Chunk.of(part))
+        doc = encode_chunk(Run.of(part))
         assert (doc["_id"], doc["n"]) == (start, end - start)
         chunk = decode_chunk("s/0", doc)
         assert chunk.entries() == part
-        assert chunk == Chunk.of(part)
+        assert chunk == Run.of(part)
         assert chunk.last_offset == part[-1].offset
         batch = chunk.batch()
         assert [batch.entry(k) for k in range(len(batch))] == part
@@ -78,7 +78,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
     stored = entries(100)
     known = _Shard()
     for start, end in ((0, 1), (1, 13), (13, 64), (64, 65), (65, 100)):
-        known.add(decode_chunk("s/0", encode_chunk(Chunk.of(stored[start:end]))))
+        known.add(decode_chunk("s/0", encode_chunk(Run.of(stored[start:end]))))
     assert (known.size, known.last_offset, known.ids["e042"]) == (100, 298, 42)
     for level in range(7):
         for index in range(100 >> level):
@@ -88,7 +88,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
 
 
 def blob_of(count: int) -> bytes:
-    return zlib.decompress(encode_chunk(Chunk.of(entries(count)))["z"])
+    return zlib.decompress(encode_chunk(Run.of(entries(count)))["z"])
 
 
 @pytest.mark.parametrize(
@@ -103,14 +103,14 @@ def blob_of(count: int) -> bytes:
     ],
 )
 def test_a_chunk_whose_sections_do_not_fit_is_malformed(change: object, problem: str) -> None:
-    doc = encode_chunk(Chunk.of(entries(9)))
+    doc = encode_chunk(Run.of(entries(9)))
     blob = change(blob_of(9))  # type: ignore[operator]
     with pytest.raises(MalformedChunk, match=f"index 0 is malformed: .*({problem})"):
         decode_chunk("s/0", {**doc, "z": zlib.compress(blob)})
 
 
 def test_a_blob_that_does_not_inflate_or_a_bad_header_is_malformed() -> None:
-    doc = encode_chunk(Chunk.of(entries(9)))
+    doc = encode_chunk(Run.of(entries(9)))
     good = bytes(doc["z"])
     for broken in (
         {**doc, "z": good[:-3]},
@@ -127,7 +127,7 @@ def test_a_blob_that_does_not_inflate_or_a_bad_header_is_malformed() -> None:
 
 def test_a_negative_index_is_malformed() -> None:
     stored = entries(3)
-    doc = encode_chunk(Chunk.of([stored[0], dataclasses.replace(stored[1], index=-1), stored[2]]))
+    doc = encode_chunk(Run.of([stored[0], dataclasses.replace(stored[1], index=-1), stored[2]]))
     with pytest.raises(UnreadableEntries, match="negative index") as caught:
         decode_chunk("s/0", doc)
     assert isinstance(caught.value, MalformedChunk)

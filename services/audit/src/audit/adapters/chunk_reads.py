@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from audit.adapters.chunks import Chunk, decode_chunk
+from audit.adapters.chunks import Run, decode_chunk
 from shared.mongo import Document
 
 READ_AHEAD = 8
@@ -43,12 +43,12 @@ class _InOrder:
 
     def __init__(self, stored: AsyncCollection[Document], *, shard: str) -> None:
         self._stored, self._shard = stored, shard
-        self._waiting: dict[int, Chunk] = {}
-        self._strays: list[Chunk] = []  # overlapping an earlier chunk: only a forger writes these
+        self._waiting: dict[int, Run] = {}
+        self._strays: list[Run] = []  # overlapping an earlier chunk: only a forger writes these
         self._asked: set[int] = set()
         self._following = 0
 
-    async def arrived(self, chunk: Chunk) -> list[Chunk]:
+    async def arrived(self, chunk: Run) -> list[Run]:
         """Take the next chunk read; return those now due, in index order."""
         waiting, following = self._waiting, self._following
         if chunk.start in self._asked:  # already read by `_id` below
@@ -71,13 +71,13 @@ class _InOrder:
         self._following = following
         return due
 
-    def rest(self) -> list[Chunk]:
+    def rest(self) -> list[Run]:
         """Once every chunk was read: those still held, by their first index (the reader
         sees the gaps and overlaps)."""
         return sorted([*self._waiting.values(), *self._strays], key=lambda c: c.start)
 
 
-async def read_in_order(stored: AsyncCollection[Document], *, shard: str) -> AsyncGenerator[Chunk]:
+async def read_in_order(stored: AsyncCollection[Document], *, shard: str) -> AsyncGenerator[Run]:
     """The shard's chunks in index order, read ahead while the caller works.
 
     Chunks arrive in insertion order, which is index order unless writers raced or the store

@@ -1,4 +1,4 @@
-"""How a chunk of consecutive ledger entries is stored: one document, one compressed blob.
+"""How a run of consecutive ledger entries is stored: one document (a chunk), one compressed blob.
 
 FerretDB v1 pays per document and per field value it converts (measured here: one document
 per entry wrote ~6k and read ~5k entries/s; the same entries 170 to a document in one zlib
@@ -69,9 +69,9 @@ def hashes_before(index: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
-    """One stored chunk, decoded: consecutive entries of one shard in columns, their hashes
-    packed as the blob holds them (a shard's hashes stay in memory in this form).
+class Run:
+    """A run of consecutive entries of one shard as one stored chunk holds them, decoded: in
+    columns, their hashes packed as in the blob (a shard's hashes stay in memory so).
 
     `start` is the chunk's `_id`; each entry still has its own stored index in `positions`,
     and `hashes` holds, entry after entry, its leaf hash and completed nodes.
@@ -86,8 +86,8 @@ class Chunk:
     data: Sequence[bytes]
 
     @classmethod
-    def of(cls, entries: Sequence[Entry]) -> Chunk:
-        """The chunk of these entries (non-empty, one shard)."""
+    def of(cls, entries: Sequence[Entry]) -> Run:
+        """The run of these entries (non-empty, one shard), as one chunk stores it."""
         return cls(
             shard=entries[0].shard,
             start=entries[0].index,
@@ -99,11 +99,11 @@ class Chunk:
 
     @property
     def last_offset(self) -> int:
-        """The Kafka offset of the chunk's last entry."""
+        """The Kafka offset of the run's last entry."""
         return self.positions[-1][1]
 
     def batch(self) -> EntryBatch:
-        """The chunk's entries field by field, each with the hashes its stored index holds."""
+        """The run's entries field by field, each with the hashes its stored index holds."""
         packed, at, held = self.hashes, 0, []
         for index, _ in self.positions:  # for every entry the full audit reads: kept lean
             end = at + HASH_SIZE * (~index & (index + 1)).bit_length()  # 1 + completed_nodes
@@ -112,7 +112,7 @@ class Chunk:
         return EntryBatch(self.shard, self.ids, self.positions, held, self.data)
 
     def entries(self) -> list[Entry]:
-        """The chunk's entries, each with its own stored index, offset, hashes and data."""
+        """The run's entries, each with its own stored index, offset, hashes and data."""
         batch = self.batch()
         return [batch.entry(k) for k in range(len(batch))]
 
@@ -129,20 +129,20 @@ def chunks(entries: Sequence[Entry]) -> Iterator[Sequence[Entry]]:
         yield entries[start:]
 
 
-def encode_chunk(chunk: Chunk) -> Document:
-    """The document of a chunk of consecutive entries of one shard (`decode_chunk` reverses it)."""
-    count, ids = len(chunk.ids), [i.encode() for i in chunk.ids]
+def encode_chunk(run: Run) -> Document:
+    """The document for a run of consecutive entries of one shard (`decode_chunk` reverses it)."""
+    count, ids = len(run.ids), [i.encode() for i in run.ids]
     blob = b"".join(
         [
             struct.pack(f">{count}H", *(len(i) for i in ids)),
-            struct.pack(f">{count}I", *(len(d) for d in chunk.data)),
-            *(_POS.pack(index, offset) for index, offset in chunk.positions),
+            struct.pack(f">{count}I", *(len(d) for d in run.data)),
+            *(_POS.pack(index, offset) for index, offset in run.positions),
             *ids,
-            chunk.hashes,
-            *chunk.data,
+            run.hashes,
+            *run.data,
         ]
     )
-    return {"_id": chunk.start, "n": count, "z": zlib.compress(blob, 1)}
+    return {"_id": run.start, "n": count, "z": zlib.compress(blob, 1)}
 
 
 def _inflate(start: int, z: bytes) -> bytes:
@@ -163,7 +163,7 @@ def _split(start: int, packed: bytes, lengths: Sequence[int], what: str) -> list
     return [packed[a:b] for a, b in zip([0, *ends], ends, strict=False)]
 
 
-def decode_chunk(shard: str, doc: Document) -> Chunk:
+def decode_chunk(shard: str, doc: Document) -> Run:
     """Unpack a stored chunk; MalformedChunk names what does not fit."""
     start, count = doc.get("_id"), doc.get("n")
     if not isinstance(start, int) or not isinstance(count, int) or count < 1:
@@ -194,7 +194,7 @@ def decode_chunk(shard: str, doc: Document) -> Chunk:
     except UnicodeDecodeError as exc:
         raise MalformedChunk(start, "an event id is not UTF-8") from exc
     data = _split(start, blob[data_start:], data_lengths, "event data")
-    return Chunk(
+    return Run(
         shard=shard,
         start=start,
         ids=ids,

@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from audit.adapters.chunk_reads import read_in_order
 from audit.adapters.chunks import (
-    Chunk,
+    Run,
     chunks,
     decode_chunk,
     encode_chunk,
@@ -81,7 +81,7 @@ class _Shard:
     last_offset: int = -1
     ids: dict[str, int] = field(default_factory=dict)
 
-    def add(self, chunk: Chunk) -> None:
+    def add(self, chunk: Run) -> None:
         self.starts.append(chunk.start)
         self.hashes.append(chunk.hashes)
         self.ids.update((event_id, chunk.start + i) for i, event_id in enumerate(chunk.ids))
@@ -112,7 +112,7 @@ class MongoLedgerStore:
     def _chunks(self, shard: str) -> AsyncCollection[Document]:
         return self._db[shard_collection(shard)]
 
-    def _read(self, shard: str) -> AsyncGenerator[Chunk]:
+    def _read(self, shard: str) -> AsyncGenerator[Run]:
         return read_in_order(self._chunks(shard), shard=shard)
 
     async def _register(self, shard: str) -> None:
@@ -164,7 +164,7 @@ class MongoLedgerStore:
                 cut = i
                 break
             batch.add(entry.event_id)
-        for run in map(Chunk.of, chunks(entries[:cut])):
+        for run in map(Run.of, chunks(entries[:cut])):
             try:
                 await self._chunks(shard).insert_one(encode_chunk(run))
             except DuplicateKeyError as exc:
