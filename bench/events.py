@@ -13,7 +13,7 @@ from typing import Any
 
 import bson
 
-from audit.domain.ledger import completed_nodes
+from audit.adapters.chunks import completed_nodes
 from shared.events import make_event
 from shared.events.auth import AppTermsUpdated, TokenIssued, UserLoggedIn
 from shared.events.consent import ConsentGranted, ConsentRenewed, ConsentRevoked

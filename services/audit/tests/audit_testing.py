@@ -18,7 +18,7 @@ from joserfc.jwk import OKPKey
 from audit.bootstrap import Container
 from audit.config import AuditSettings
 from audit.domain.integrity import Anchor, Finding, ShardAudit
-from audit.domain.ledger import Entry, Run
+from audit.domain.ledger import Entry, EntryBatch
 from kits_testing import Servers
 from shared.events import CloudEvent, EventData
 from shared.user_tokens import USER_TOKEN_TYP
@@ -91,5 +91,21 @@ def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor])
     """The full audit of one shard's entries, in memory (a test helper): its findings."""
     audit, stored = ShardAudit(shard, anchors), list(entries)
     if stored:
-        audit.feed(Run.of(stored))
+        audit.feed(entry_batch(stored))
     return audit.finish()
+
+
+def entry_batch(entries: Sequence[Entry]) -> EntryBatch:
+    """These entries (non-empty, one shard) as one batch, as a store would read them."""
+    return EntryBatch(
+        shard=entries[0].shard,
+        event_ids=[e.event_id for e in entries],
+        positions=[(e.index, e.offset) for e in entries],
+        hashes=[e.leaf + b"".join(e.nodes) for e in entries],
+        data=[e.data for e in entries],
+    )
+
+
+def node_of(entry: Entry, level: int) -> bytes:
+    """The perfect node at `level` that this entry's append completed (level 0: its leaf)."""
+    return entry.leaf if level == 0 else entry.nodes[level - 1]

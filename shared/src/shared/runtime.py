@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -129,8 +129,3 @@ def asyncapi_document(broker: KafkaBroker, *, title: str, version: str) -> dict[
     spec = AsyncAPI(broker, title=title, version=version, schema_version="3.0.0")
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     return document
-
-
-def published_types(*modules: Sequence[type[EventData]]) -> list[type[EventData]]:
-    """Flatten several lists of published types."""
-    return [t for group in modules for t in group]

@@ -24,6 +24,7 @@ from audit.service.judge import Judge
 from audit.service.proofs import ProofService
 from audit.verify.checkpoint import public_keys_by_id
 from shared.events import audit
+from shared.kafka.publisher import DurablePublisher
 from shared.runtime import Runtime, declare_publications
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
 from shared.user_tokens import UserTokenVerifier
@@ -99,25 +100,16 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
     facts = MongoFactStore(runtime.db, grace_s=settings.judge_grace_s)
     ingest = LedgerIngest(ledger=ledger, facts=facts)
     ownership = ShardOwnership(forget=ingest.forget, release=ledger.forget)
-    checkpointer = Checkpointer(
-        live_heads=lambda: ownership.live(ingest.heads()),
-        owned=ownership.owned,
-        ledger=ledger,
-        store=checkpoints,
+    checkpointer = _checkpointer(
+        settings,
         publisher=runtime.publisher,
         key=key,
-        origin=settings.log_origin,
-        every=settings.checkpoint_every,
-        interval_s=settings.checkpoint_interval_s,
+        stores=(ledger, checkpoints),
+        ingest=ingest,
+        ownership=ownership,
     )
-    ingest.on_appended = checkpointer.note
-    progress = KafkaProgress(
-        bootstrap=settings.kafka_bootstrap_servers,
-        group_id=settings.ledger_group,
-        topics=(CONSENT_EVENTS, AUTH_EVENTS),
-        partitions=DOMAIN_PARTITIONS,
-    )
-    container = Container(
+    progress = _progress(settings)
+    return Container(
         settings=settings,
         runtime=runtime,
         signing_key=key,
@@ -135,7 +127,42 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         ownership=ownership,
         previous_keys=public_keys_from_setting(settings.previous_public_keys),
     )
-    return container
+
+
+def _progress(settings: AuditSettings) -> KafkaProgress:
+    """Where the ledger group stands on the topics verdicts depend on (consent and terms)."""
+    return KafkaProgress(
+        bootstrap=settings.kafka_bootstrap_servers,
+        group_id=settings.ledger_group,
+        topics=(CONSENT_EVENTS, AUTH_EVENTS),
+        partitions=DOMAIN_PARTITIONS,
+    )
+
+
+def _checkpointer(
+    settings: AuditSettings,
+    *,
+    publisher: DurablePublisher,
+    key: Ed25519PrivateKey,
+    stores: tuple[MongoLedgerStore, MongoCheckpointStore],
+    ingest: LedgerIngest,
+    ownership: ShardOwnership,
+) -> Checkpointer:
+    """Checkpoints of the heads this instance owns, every N appended entries or T seconds."""
+    ledger, checkpoints = stores
+    checkpointer = Checkpointer(
+        live_heads=lambda: ownership.live(ingest.heads()),
+        owned=ownership.owned,
+        ledger=ledger,
+        store=checkpoints,
+        publisher=publisher,
+        key=key,
+        origin=settings.log_origin,
+        every=settings.checkpoint_every,
+        interval_s=settings.checkpoint_interval_s,
+    )
+    ingest.on_appended = checkpointer.note
+    return checkpointer
 
 
 def _tokens(settings: AuditSettings) -> UserTokenVerifier | None:

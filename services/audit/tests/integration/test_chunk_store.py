@@ -14,8 +14,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from audit.adapters import mongo_ledger
-from audit.adapters.chunks import encode_chunk
+from audit.adapters import chunk_reads
+from audit.adapters.chunks import Run, encode_chunk
 from audit.adapters.mongo_ledger import (
     KEEP_RECENT,
     RECENT_CHECKPOINTS,
@@ -25,12 +25,12 @@ from audit.adapters.mongo_ledger import (
     create_ledger_indexes,
     shard_collection,
 )
-from audit.domain.ledger import Entry, Record, Run, ShardLog
+from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange, nodes_for_root
 from audit.service.checkpoints import checkpoint_id
 from audit.service.ports import StoredCheckpoint
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
-from audit_testing import audit_shard
+from audit_testing import audit_shard, node_of
 
 pytestmark = pytest.mark.integration
 SHARD = "chunks.test/0"
@@ -98,7 +98,7 @@ async def test_a_late_first_chunk_is_asked_for_instead_of_holding_the_shard(
     db: AsyncDatabase[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rewritten chunk moves to the end of the natural order; memory stays bounded."""
-    monkeypatch.setattr(mongo_ledger, "MAX_WAITING", 2)
+    monkeypatch.setattr(chunk_reads, "MAX_WAITING", 2)
     stored = entries(50)
     parts = [stored[i : i + 5] for i in range(0, 50, 5)]
     await store_chunks(db, [*parts[1:4], *parts[5:], parts[0], parts[4]])
@@ -164,7 +164,7 @@ async def test_what_another_writer_appended_is_read_chunk_by_chunk(
     tip = await reader.tip(SHARD)  # then the next chunks by _id
     assert (tip.size, tip.last_offset) == (40, 39)
     nodes = await reader.nodes(SHARD, [(3, 4), (0, 39)])
-    assert nodes == {(3, 4): stored[39].node(3), (0, 39): stored[39].leaf}
+    assert nodes == {(3, 4): node_of(stored[39], 3), (0, 39): stored[39].leaf}
 
 
 async def test_concurrent_reads_of_what_another_writer_appended_keep_the_shard_whole(

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymongo.asynchronous.database import AsyncDatabase
 
-from audit.adapters.chunks import decode_chunk, encode_chunk
+from audit.adapters.chunks import Run, decode_chunk, encode_chunk
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import (
     MongoCheckpointStore,
@@ -18,7 +18,7 @@ from audit.adapters.mongo_ledger import (
     create_ledger_indexes,
     shard_collection,
 )
-from audit.domain.ledger import Entry, Record, Run, ShardLog
+from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
 from audit.service.checkpoints import Checkpointer
 from audit.service.ingest import LedgerIngest

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from merkle_reference import extend
 
 from audit.domain.merkle import CompactRange
 from audit.domain.stored_tree import (
@@ -313,14 +314,16 @@ def _write(path: Path, *, doc: object) -> str:
 def _files(tmp_path: Path) -> dict[str, str]:
     datas = [b'{"n":%d}' % i for i in range(11)]
     tree = CompactRange()
-    store = {(n.level, n.index): n.hash for n in tree.extend(leaf_hash(d) for d in datas[:6])}
+    store = {(n.level, n.index): n.hash for n in extend(tree, (leaf_hash(d) for d in datas[:6]))}
     old = sign_checkpoint(
         private_key=KEY,
         origin="log",
         time=TIME,
         shards=[ShardHead(shard=TRANSFER, size=6, root=tree.root())],
     )
-    store.update({(n.level, n.index): n.hash for n in tree.extend(leaf_hash(d) for d in datas[6:])})
+    store.update(
+        {(n.level, n.index): n.hash for n in extend(tree, (leaf_hash(d) for d in datas[6:]))}
+    )
     new = sign_checkpoint(
         private_key=KEY,
         origin="log",

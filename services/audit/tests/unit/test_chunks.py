@@ -10,13 +10,21 @@ import zlib
 import pytest
 
 from audit.adapters import chunks as chunk_format
-from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.adapters.chunks import (
+    MalformedChunk,
+    Run,
+    chunks,
+    completed_nodes,
+    decode_chunk,
+    encode_chunk,
+    holder_of,
+)
 from audit.adapters.mongo_ledger import _Shard
 from audit.domain.integrity import names_event
-from audit.domain.ledger import Entry, Record, Run, ShardLog, completed_nodes, holder_of
+from audit.domain.ledger import Entry, Record, ShardLog
 from audit.domain.merkle import CompactRange
-from audit.service.ports import MalformedChunk
-from audit_testing import audit_shard
+from audit.service.ports import UnreadableEntries
+from audit_testing import audit_shard, node_of
 from shared.events import make_event
 from shared.events.auth import UserLoggedIn
 
@@ -48,10 +56,12 @@ def test_a_chunk_reads_back_exactly() -> None:
         part = stored[start:end]
         doc = encode_chunk(Run.of(part))
         assert (doc["_id"], doc["n"]) == (start, end - start)
-        run = decode_chunk("s/0", doc)
-        assert run.entries() == part
-        assert run == Run.of(part)
-        assert run.last_offset == part[-1].offset
+        chunk = decode_chunk("s/0", doc)
+        assert chunk.entries() == part
+        assert chunk == Run.of(part)
+        assert chunk.last_offset == part[-1].offset
+        batch = chunk.batch()
+        assert [batch.entry(k) for k in range(len(batch))] == part
 
 
 def test_chunks_split_by_count_and_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +82,7 @@ def test_every_node_is_found_across_chunk_boundaries() -> None:
     assert (known.size, known.last_offset, known.ids["e042"]) == (100, 298, 42)
     for level in range(7):
         for index in range(100 >> level):
-            assert known.node(level, index) == stored[holder_of((level, index))].node(level)
+            assert known.node(level, index) == node_of(stored[holder_of((level, index))], level)
     assert known.node(0, 100) is None
     assert known.node(2, 25) is None
 
@@ -118,8 +128,10 @@ def test_a_blob_that_does_not_inflate_or_a_bad_header_is_malformed() -> None:
 def test_a_negative_index_is_malformed() -> None:
     stored = entries(3)
     doc = encode_chunk(Run.of([stored[0], dataclasses.replace(stored[1], index=-1), stored[2]]))
-    with pytest.raises(MalformedChunk, match="negative index"):
+    with pytest.raises(UnreadableEntries, match="negative index") as caught:
         decode_chunk("s/0", doc)
+    assert isinstance(caught.value, MalformedChunk)
+    assert caught.value.start == 0
 
 
 def test_the_event_id_check_is_exact_for_our_envelope_and_falls_back_to_json() -> None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 
 import pytest
+from merkle_reference import (
+    Node,
+    append,
+    consistency_proof,
+    extend,
+    inclusion_proof,
+    root_from_leaf_hashes,
+)
 
 from audit.domain.merkle import (
     CompactRange,
-    Node,
     NodeId,
-    consistency_proof,
     empty_root,
-    inclusion_proof,
     leaf_hash,
     node_hash,
     nodes_for_root,
-    root_from_leaf_hashes,
 )
 from audit.domain.stored_tree import (
     consistency_proof_from_store,
@@ -133,7 +137,7 @@ def _hashes(n: int) -> list[bytes]:
 
 def _store(hashes: list[bytes]) -> dict[NodeId, bytes]:
     tree = CompactRange()
-    return {(node.level, node.index): node.hash for node in tree.extend(hashes)}
+    return {(node.level, node.index): node.hash for node in extend(tree, hashes)}
 
 
 def test_hasher_vectors() -> None:
@@ -156,7 +160,7 @@ def test_roots_of_reference_tree(size: int) -> None:
     expected = bytes.fromhex(ROOTS[size - 1])
     assert root_from_leaf_hashes(HASHES[:size]) == expected
     tree = CompactRange()
-    tree.extend(HASHES[:size])
+    extend(tree, HASHES[:size])
     assert tree.size == size
     assert tree.root() == expected
     assert root_from_store(tree_size=size, get_node=node_getter(_store(HASHES))) == expected
@@ -221,13 +225,14 @@ def test_compact_range_reports_every_perfect_node_once() -> None:
     tree = CompactRange()
     seen: dict[NodeId, bytes] = {}
     for n, h in enumerate(hashes, start=1):
-        completed = tree.append(h)
+        completed = append(tree, h)
         assert completed[0] == Node(0, n - 1, h)
         for node in completed:
             assert (node.level, node.index) not in seen
             seen[(node.level, node.index)] = node.hash
         assert tree.root() == root_from_leaf_hashes(hashes[:n])
-        assert [(x.level, x.index) for x in tree.nodes] == nodes_for_root(tree_size=n)
+        frontier = [seen[node] for node in nodes_for_root(tree_size=n)]
+        assert CompactRange.from_hashes(size=n, hashes=frontier).root() == tree.root()
     expected = {
         (level, index)
         for level in range(7)
@@ -246,7 +251,7 @@ def test_compact_range_resumes_from_store() -> None:
         size=29, hashes=[store[node] for node in nodes_for_root(tree_size=29)]
     )
     assert resumed.root() == root_from_leaf_hashes(hashes[:29])
-    for node in resumed.extend(hashes[29:]):
+    for node in extend(resumed, hashes[29:]):
         store[(node.level, node.index)] = node.hash
     assert resumed.root() == root_from_leaf_hashes(hashes)
     assert store == _store(hashes)
@@ -308,4 +313,4 @@ def test_invalid_arguments() -> None:
     with pytest.raises(KeyError, match="level=0, index=8"):
         root_from_store(tree_size=9, get_node=get_node)
     with pytest.raises(ValueError, match="leaf hash"):
-        CompactRange().append(b"short")
+        CompactRange().push(b"short")

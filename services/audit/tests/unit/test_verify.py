@@ -6,12 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from merkle_reference import consistency_proof, inclusion_proof, root_from_leaf_hashes
 
-from audit.domain.merkle import (
-    consistency_proof,
-    inclusion_proof,
-    root_from_leaf_hashes,
-)
 from audit.verify import (
     ProofError,
     empty_root,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from merkle_reference import extend
 
 from audit.domain.merkle import CompactRange
 from audit.domain.stored_tree import inclusion_proof_from_store, node_getter
@@ -57,7 +58,7 @@ def _inclusion_doc(index: int = 3) -> tuple[dict[str, Any], Ed25519PrivateKey]:
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     datas = [b'{"event":%d}' % i for i in range(6)]
     tree = CompactRange()
-    store = {(n.level, n.index): n.hash for n in tree.extend(leaf_hash(d) for d in datas)}
+    store = {(n.level, n.index): n.hash for n in extend(tree, (leaf_hash(d) for d in datas))}
     proof = inclusion_proof_from_store(index=index, tree_size=6, get_node=node_getter(store))
     checkpoint = sign_checkpoint(
         private_key=key,

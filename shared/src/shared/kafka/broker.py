@@ -58,17 +58,8 @@ async def ensure_topics(
         missing = [spec for spec in topics if spec.name not in existing]
         if not missing:
             return []
-        durability = {"min.insync.replicas": str(min_insync_replicas)}
         response = await admin.create_topics(
-            [
-                NewTopic(
-                    name=spec.name,
-                    num_partitions=spec.partitions,
-                    replication_factor=replication_factor,
-                    topic_configs={**spec.configs(), **durability},
-                )
-                for spec in missing
-            ]
+            _new_topics(missing, replicas=(replication_factor, min_insync_replicas))
         )
         for name, code, *message in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
@@ -81,6 +72,20 @@ async def ensure_topics(
         return [spec.name for spec in missing]
     finally:
         await admin.close()
+
+
+def _new_topics(specs: Iterable[TopicSpec], *, replicas: tuple[int, int]) -> list[NewTopic]:
+    """The topics to create: (replication factor, min.insync.replicas) for each."""
+    factor, min_insync = replicas
+    return [
+        NewTopic(
+            name=spec.name,
+            num_partitions=spec.partitions,
+            replication_factor=factor,
+            topic_configs={**spec.configs(), "min.insync.replicas": str(min_insync)},
+        )
+        for spec in specs
+    ]
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -66,19 +66,7 @@ class DeadLetters:
         """Publish durably; raises PublishFailed if even that is impossible."""
         key = record.key if isinstance(record.key, bytes) else None
         value = record.value if isinstance(record.value, bytes) else b""
-        ours = {
-            "dlq-origin-topic": record.topic,
-            "dlq-origin-partition": str(record.partition),
-            "dlq-origin-offset": str(record.offset),
-            "dlq-origin-key": base64.b64encode(key).decode() if key is not None else "",
-            "dlq-origin-timestamp": str(record.timestamp),
-            "dlq-group": self.group_id,
-            "dlq-cause": cause,
-            "dlq-error-type": type(error).__name__,
-            "dlq-error": redact_error(str(error)),
-            "dlq-attempts": str(attempts),
-            "dlq-failed-at": datetime.now(UTC).isoformat(),
-        }
+        ours = self._headers(record=record, error=error, cause=cause, attempts=attempts)
         original = [(k, v) for k, v in record.headers or () if k not in ours]
         await self._publisher.publish_record(
             topic=self.topic,
@@ -97,3 +85,27 @@ class DeadLetters:
                 "error_type": type(error).__name__,
             },
         )
+
+    def _headers(
+        self,
+        *,
+        record: ConsumerRecord[Any, Any],
+        error: BaseException,
+        cause: DeadLetterCause,
+        attempts: int,
+    ) -> dict[str, str]:
+        """Where the record came from and why it is here (its error text redacted)."""
+        key = record.key if isinstance(record.key, bytes) else None
+        return {
+            "dlq-origin-topic": record.topic,
+            "dlq-origin-partition": str(record.partition),
+            "dlq-origin-offset": str(record.offset),
+            "dlq-origin-key": base64.b64encode(key).decode() if key is not None else "",
+            "dlq-origin-timestamp": str(record.timestamp),
+            "dlq-group": self.group_id,
+            "dlq-cause": cause,
+            "dlq-error-type": type(error).__name__,
+            "dlq-error": redact_error(str(error)),
+            "dlq-attempts": str(attempts),
+            "dlq-failed-at": datetime.now(UTC).isoformat(),
+        }

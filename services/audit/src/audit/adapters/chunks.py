@@ -1,4 +1,4 @@
-"""How a run of consecutive ledger entries is stored: one document, one compressed blob.
+"""How a run of consecutive ledger entries is stored: one document (a chunk), one compressed blob.
 
 FerretDB v1 pays per document and per field value it converts (measured here: one document
 per entry wrote ~6k and read ~5k entries/s; the same entries 170 to a document in one zlib
@@ -13,7 +13,8 @@ and the blob holds, for its n entries, six sections one after the other:
     positions     n x (int64 index, int64 Kafka offset)
     ids           the UTF-8 event ids, back to back
     hashes        per entry its leaf hash, then the perfect nodes its append completed
-                  (32 bytes each; entry i completes as many nodes as i has trailing one bits)
+                  (32 bytes each; entry i completes as many nodes as i has trailing one bits,
+                  so node (level, j) is stored with entry (j + 1) * 2**level - 1: `holder_of`)
     data          each event's exact bytes (what the leaf hash covers), back to back
 
 All integers are big-endian. Each entry keeps its own index and offset so the full audit judges
@@ -26,11 +27,12 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 
-from audit.domain.ledger import Entry, Run, completed_nodes, hashes_before
-from audit.domain.merkle import HASH_SIZE
-from audit.service.ports import MalformedChunk
+from audit.domain.ledger import Entry, EntryBatch
+from audit.domain.merkle import HASH_SIZE, NodeId
+from audit.service.ports import UnreadableEntries
 from shared.mongo import Document
 
 CHUNK_ENTRIES = 1000
@@ -40,6 +42,79 @@ CHUNK_BYTES = 4 * 1024 * 1024
 MAX_BLOB = 64 * 1024 * 1024
 """No stored chunk inflates to more than this (one oversized entry may exceed CHUNK_BYTES)."""
 _POS = struct.Struct(">qq")
+
+
+class MalformedChunk(UnreadableEntries):
+    """A stored chunk whose parts do not fit together (the store was damaged or tampered with)."""
+
+    def __init__(self, start: int, problem: str) -> None:
+        super().__init__(start, f"stored chunk at index {start} is malformed: {problem}")
+
+
+def holder_of(node: NodeId) -> int:
+    """The index of the entry that stores perfect node (level, index): the one whose append
+    completed it."""
+    level, index = node
+    return ((index + 1) << level) - 1
+
+
+def completed_nodes(index: int) -> int:
+    """How many nodes above its leaf the append of entry `index` completes (its trailing ones)."""
+    return (~index & (index + 1)).bit_length() - 1
+
+
+def hashes_before(index: int) -> int:
+    """Leaf and node hashes held by the entries before `index`: index + (index - popcount)."""
+    return 2 * index - index.bit_count()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run of consecutive entries of one shard as one stored chunk holds them, decoded: in
+    columns, their hashes packed as in the blob (a shard's hashes stay in memory so).
+
+    `start` is the chunk's `_id`; each entry still has its own stored index in `positions`,
+    and `hashes` holds, entry after entry, its leaf hash and completed nodes.
+    """
+
+    shard: str
+    start: int
+    ids: Sequence[str]
+    positions: Sequence[tuple[int, int]]
+    """(index, Kafka offset) of each entry."""
+    hashes: bytes
+    data: Sequence[bytes]
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry]) -> Run:
+        """The run of these entries (non-empty, one shard), as one chunk stores it."""
+        return cls(
+            shard=entries[0].shard,
+            start=entries[0].index,
+            ids=[e.event_id for e in entries],
+            positions=[(e.index, e.offset) for e in entries],
+            hashes=b"".join(e.leaf + b"".join(e.nodes) for e in entries),
+            data=[e.data for e in entries],
+        )
+
+    @property
+    def last_offset(self) -> int:
+        """The Kafka offset of the run's last entry."""
+        return self.positions[-1][1]
+
+    def batch(self) -> EntryBatch:
+        """The run's entries field by field, each with the hashes its stored index holds."""
+        packed, at, held = self.hashes, 0, []
+        for index, _ in self.positions:  # for every entry the full audit reads: kept lean
+            end = at + HASH_SIZE * (~index & (index + 1)).bit_length()  # 1 + completed_nodes
+            held.append(packed[at:end])
+            at = end
+        return EntryBatch(self.shard, self.ids, self.positions, held, self.data)
+
+    def entries(self) -> list[Entry]:
+        """The run's entries, each with its own stored index, offset, hashes and data."""
+        batch = self.batch()
+        return [batch.entry(k) for k in range(len(batch))]
 
 
 def chunks(entries: Sequence[Entry]) -> Iterator[Sequence[Entry]]:

@@ -11,8 +11,7 @@ The hashes, event ids and last offset of a shard (215 bytes an entry with UUID e
 measured by `bench.audit_lookup`) are kept in memory after one read and extended by every
 append: proofs, shard loads and duplicate checks then read no documents. A shard's memory is
 released when its partition goes to another instance (`forget`). Reads stream in natural
-(insertion) order and are put in index order here: FerretDB sorts in Go after reading every
-document, so a sorted read cannot start early.
+(insertion) order and are put in index order by `chunk_reads`.
 """
 
 from __future__ import annotations
@@ -28,14 +27,22 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from audit.adapters.chunks import chunks, decode_chunk, encode_chunk
+from audit.adapters.chunk_reads import read_in_order
+from audit.adapters.chunks import (
+    Run,
+    chunks,
+    decode_chunk,
+    encode_chunk,
+    hashes_before,
+    holder_of,
+)
 from audit.adapters.mongo_checkpoints import (  # re-exported: older callers import them here
     CHECKPOINTS,
     KEEP_RECENT,
     RECENT_CHECKPOINTS,
     MongoCheckpointStore,
 )
-from audit.domain.ledger import Entry, Run, hashes_before, holder_of
+from audit.domain.ledger import Entry, EntryBatch
 from audit.domain.merkle import HASH_SIZE, NodeId
 from audit.service.ports import DuplicateEvent, ShardTip, SlotTaken
 from shared.mongo import Document, insert_once
@@ -51,10 +58,6 @@ __all__ = [
 ]
 
 SHARDS = "ledger_shards"
-READ_AHEAD = 8
-"""Chunks read ahead of the one being processed (a full audit hashes while FerretDB reads)."""
-MAX_WAITING = 32
-"""Chunks held while the one before them has not come (a read keeps memory bounded)."""
 
 
 def shard_collection(shard: str) -> str:
@@ -78,12 +81,12 @@ class _Shard:
     last_offset: int = -1
     ids: dict[str, int] = field(default_factory=dict)
 
-    def add(self, run: Run) -> None:
-        self.starts.append(run.start)
-        self.hashes.append(run.hashes)
-        self.ids.update((event_id, run.start + i) for i, event_id in enumerate(run.ids))
-        self.size = run.start + len(run.ids)
-        self.last_offset = run.last_offset
+    def add(self, chunk: Run) -> None:
+        self.starts.append(chunk.start)
+        self.hashes.append(chunk.hashes)
+        self.ids.update((event_id, chunk.start + i) for i, event_id in enumerate(chunk.ids))
+        self.size = chunk.start + len(chunk.ids)
+        self.last_offset = chunk.last_offset
 
     def node(self, level: int, index: int) -> bytes | None:
         holder = holder_of((level, index))
@@ -109,6 +112,9 @@ class MongoLedgerStore:
     def _chunks(self, shard: str) -> AsyncCollection[Document]:
         return self._db[shard_collection(shard)]
 
+    def _read(self, shard: str) -> AsyncGenerator[Run]:
+        return read_in_order(self._chunks(shard), shard=shard)
+
     async def _register(self, shard: str) -> None:
         if shard not in self._known:
             await insert_once(self._db[SHARDS], {"_id": shard})
@@ -125,16 +131,16 @@ class MongoLedgerStore:
         async with self._locks.setdefault(shard, asyncio.Lock()):
             if known.size == 0:
                 async with contextlib.aclosing(self._read(shard)) as stored:
-                    async for run in stored:
-                        if run.start > known.size:  # a gap: the full audit judges it
+                    async for chunk in stored:
+                        if chunk.start > known.size:  # a gap: the full audit judges it
                             break
-                        if run.start == known.size:
-                            known.add(run)
+                        if chunk.start == known.size:
+                            known.add(chunk)
                 return known
             while (doc := await self._chunks(shard).find_one({"_id": known.size})) is not None:
-                run = decode_chunk(shard, doc)
-                if run.start == known.size:
-                    known.add(run)
+                chunk = decode_chunk(shard, doc)
+                if chunk.start == known.size:
+                    known.add(chunk)
             return known
 
     async def append(self, entries: Sequence[Entry]) -> None:
@@ -227,71 +233,16 @@ class MongoLedgerStore:
                 return shard, known.ids[event_id]
         return None
 
-    def runs(self, shard: str) -> AsyncGenerator[Run]:
-        """Every entry of the shard, a stored chunk at a time, in index order (MalformedChunk
-        where one cannot be read)."""
-        return self._read(shard)
+    async def batches(self, shard: str) -> AsyncGenerator[EntryBatch]:
+        """Every entry of the shard, a stored chunk at a time, in index order (MalformedChunk,
+        an UnreadableEntries, where one cannot be read)."""
+        async with contextlib.aclosing(self._read(shard)) as stored:
+            async for chunk in stored:
+                yield chunk.batch()
 
     async def scan(self, shard: str) -> AsyncIterator[Entry]:
         """Every entry of the shard in index order."""
         async with contextlib.aclosing(self._read(shard)) as stored:
-            async for run in stored:
-                for entry in run.entries():
+            async for chunk in stored:
+                for entry in chunk.entries():
                     yield entry
-
-    async def _fetch(self, shard: str, queue: asyncio.Queue[Document | Exception | None]) -> None:
-        """Every chunk of the shard as stored into the queue, then None (or the failure)."""
-        cursor = self._chunks(shard).find({}, batch_size=READ_AHEAD)
-        try:
-            async for doc in cursor:
-                await queue.put(doc)
-        except Exception as exc:  # noqa: BLE001 - handed to the reader, raised there
-            await queue.put(exc)
-            return
-        finally:
-            await cursor.close()
-        await queue.put(None)
-
-    async def _read(self, shard: str) -> AsyncGenerator[Run]:
-        """The shard's chunks in index order, read ahead while the caller works.
-
-        Chunks arrive in insertion order, which is index order unless writers raced or the
-        store was tampered with; one that comes early waits (at most MAX_WAITING of them) until
-        its predecessor has come. Past that, the predecessor is asked for by `_id`; if it is not
-        stored, the earliest waiting chunk follows, and the reader sees the gap.
-        """
-        queue: asyncio.Queue[Document | Exception | None] = asyncio.Queue(maxsize=READ_AHEAD)
-        reader = asyncio.create_task(self._fetch(shard, queue))
-        try:
-            waiting: dict[int, Run] = {}
-            strays: list[Run] = []  # overlapping an earlier chunk: only a forger writes these
-            asked: set[int] = set()
-            following = 0
-            while (doc := await queue.get()) is not None:
-                if isinstance(doc, Exception):
-                    raise doc
-                chunk = decode_chunk(shard, doc)
-                if chunk.start in asked:  # already read by `_id` below
-                    asked.discard(chunk.start)
-                elif chunk.start < following or chunk.start in waiting:
-                    strays.append(chunk)
-                else:
-                    waiting[chunk.start] = chunk
-                if len(waiting) > MAX_WAITING and following not in waiting:
-                    found = await self._chunks(shard).find_one({"_id": following})
-                    if found is None:
-                        following = min(waiting)
-                    else:
-                        asked.add(following)
-                        waiting[following] = decode_chunk(shard, found)
-                while following in waiting:
-                    chunk = waiting.pop(following)
-                    following = chunk.start + len(chunk.ids)
-                    yield chunk
-            await reader
-            for chunk in sorted([*waiting.values(), *strays], key=lambda c: c.start):
-                yield chunk
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256 as _sha256
 
-from audit.domain.ledger import Entry, Run
-from audit.domain.merkle import HASH_SIZE, CompactRange, leaf_hash
+from audit.domain.ledger import Entry, EntryBatch
+from audit.domain.merkle import CompactRange, leaf_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def _entry_problem(entry: Entry, *, expected: int, previous_offset: int) -> str 
 
 
 class ShardAudit:
-    """One shard's audit, fed its stored entries in order, a run at a time (a shard need not
+    """One shard's audit, fed its stored entries in order, a batch at a time (a shard need not
     fit in memory); stops at the first finding, since the rest follow from it."""
 
     def __init__(self, shard: str, anchors: Sequence[Anchor]) -> None:
@@ -110,57 +110,48 @@ class ShardAudit:
                     "non-empty root for an empty tree",
                 )
 
-    def feed(self, run: Run) -> bool:
-        """Check the next stored run of entries; False once a finding is made (feed no more).
+    def feed(self, batch: EntryBatch) -> bool:
+        """Check the next stored batch of entries; False once a finding is made (feed no more).
 
         The loop checks what `_entry_problem` checks, inline (it runs for every entry of the
         ledger); only an entry that fails is rebuilt and described.
         """
         if self.finding is not None:
             return False
-        tree, pending, packed, at = self._tree, self._pending, run.hashes, 0
+        tree, pending = self._tree, self._pending
         size, previous = tree.size, self._previous_offset
         next_anchor = pending[0].size if pending else -1
-        for k, (event_id, (index, offset), data) in enumerate(
-            zip(run.ids, run.positions, run.data, strict=True)
+        for k, (event_id, (index, offset), held, data) in enumerate(
+            zip(batch.event_ids, batch.positions, batch.hashes, batch.data, strict=True)
         ):
-            leaf = packed[at : at + HASH_SIZE]
             if (
                 index != size
                 or offset <= previous
-                or _sha256(_LEAF + data).digest() != leaf
                 or not (names_event if index < self._signed else parsed_names_event)(data, event_id)
             ):
                 self.entries += k + 1
-                entry = run.entries()[k]
-                problem = _entry_problem(entry, expected=size, previous_offset=previous)
-                return self._found(entry, problem or "entry does not check out")
-            computed = tree.push(leaf)
+                return self._found(batch.entry(k), expected=size, previous_offset=previous)
+            computed = tree.push(_sha256(_LEAF + data).digest())
+            if (computed[0] if len(computed) == 1 else b"".join(computed)) != held:
+                self.entries += k + 1  # the leaf (entry changed) or a node (tree rewritten)
+                return self._found(batch.entry(k), expected=size, previous_offset=previous)
             size += 1
-            end = at + HASH_SIZE * len(computed)
-            if len(computed) > 1 and b"".join(computed[1:]) != packed[at + HASH_SIZE : end]:
-                self.entries += k + 1
-                problem = "stored tree nodes do not match the entries (tree rewritten)"
-                return self._found(run.entries()[k], problem)
-            at, previous = end, offset
+            previous = offset
             if size == next_anchor:
                 self._previous_offset = previous
                 if not self._anchored():
                     self.entries += k + 1
                     return False
                 next_anchor = pending[0].size if pending else -1
-        self.entries += len(run.ids)
+        self.entries += len(batch)
         self._previous_offset = previous
-        if at != len(packed):
-            self.finding = Finding(
-                self.shard, run.start, None, "stored run has hashes left over (tree rewritten)"
-            )
-            return False
         return True
 
-    def _found(self, entry: Entry, problem: str) -> bool:
-        """Record the first bad entry (at the first missing index when entries were deleted)."""
-        expected = self._tree.size
+    def _found(self, entry: Entry, *, expected: int, previous_offset: int) -> bool:
+        """Describe and record the first bad entry (at the first missing index when entries
+        were deleted); one whose data, place and leaf check out has rewritten tree nodes."""
+        problem = _entry_problem(entry, expected=expected, previous_offset=previous_offset)
+        problem = problem or "stored tree nodes do not match the entries (tree rewritten)"
         if entry.index > expected:
             self.finding = Finding(self.shard, expected, None, problem)
         else:

@@ -1,9 +1,9 @@
 """The ledger's append-only shards: one RFC 6962 tree per Kafka topic-partition.
 
-Each entry carries the hashes of the perfect subtree nodes its append completed, so node
-(level, j) lives with the entry at index (j + 1) * 2**level - 1, and a proof needs O(log n)
-entries' hashes instead of the whole tree. Entries are stored and read in runs (`Run`): the
-consecutive entries one append wrote, kept in columns.
+Each entry carries the hashes of the perfect subtree nodes its append completed, so the
+nodes a proof needs are stored with the entries and no tree is kept besides them. A store
+reads entries back one at a time (`Entry`) or, for the full audit, in batches of consecutive
+entries held field by field (`EntryBatch`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from audit.domain.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash
+from audit.domain.merkle import HASH_SIZE, CompactRange, leaf_hash
 
 
 def shard_name(*, topic: str, partition: int) -> str:
@@ -44,10 +44,6 @@ class Entry:
     leaf: bytes
     nodes: tuple[bytes, ...]
     data: bytes
-
-    def node(self, level: int) -> bytes:
-        """The perfect node at `level` that this entry completed (level 0: its leaf)."""
-        return self.leaf if level == 0 else self.nodes[level - 1]
 
 
 class ShardLog:
@@ -93,66 +89,31 @@ class ShardLog:
         )
 
 
-def holder_of(node: NodeId) -> int:
-    """The index of the entry that stores perfect node (level, index)."""
-    level, index = node
-    return ((index + 1) << level) - 1
-
-
-def completed_nodes(index: int) -> int:
-    """How many nodes above its leaf the append of entry `index` completes (its trailing ones)."""
-    return (~index & (index + 1)).bit_length() - 1
-
-
-def hashes_before(index: int) -> int:
-    """Leaf and node hashes held by the entries before `index`: index + (index - popcount)."""
-    return 2 * index - index.bit_count()
-
-
 @dataclass(frozen=True, slots=True)
-class Run:
-    """Consecutive entries of one shard in columns, as stored and read (no object per entry:
-    the full audit reads every entry of the ledger).
+class EntryBatch:
+    """Consecutive entries of one shard as a store reads them, field by field (no object per
+    entry: the full audit reads every entry of the ledger).
 
-    `start` is where the store says the run begins; each entry still has its own stored index
-    in `positions`, and `hashes` holds, entry after entry, its leaf hash and completed nodes.
+    Each entry keeps the index and offset it was stored with, so the audit judges every entry
+    on its own (a deleted or reordered entry is located, not smeared over the batch).
     """
 
     shard: str
-    start: int
-    ids: Sequence[str]
+    event_ids: Sequence[str]
     positions: Sequence[tuple[int, int]]
     """(index, Kafka offset) of each entry."""
-    hashes: bytes
+    hashes: Sequence[bytes]
+    """Of each entry, its leaf hash and then the nodes its append completed, joined (HASH_SIZE
+    bytes each): one value per entry, so a batch is cheap to make and to check."""
     data: Sequence[bytes]
 
-    @classmethod
-    def of(cls, entries: Sequence[Entry]) -> Run:
-        """The run of these entries (non-empty, one shard)."""
-        return cls(
-            shard=entries[0].shard,
-            start=entries[0].index,
-            ids=[e.event_id for e in entries],
-            positions=[(e.index, e.offset) for e in entries],
-            hashes=b"".join(e.leaf + b"".join(e.nodes) for e in entries),
-            data=[e.data for e in entries],
+    def __len__(self) -> int:
+        return len(self.event_ids)
+
+    def entry(self, k: int) -> Entry:
+        """The batch's entry `k` (0 is its first)."""
+        (index, offset), held = self.positions[k], self.hashes[k]
+        nodes = tuple(held[at : at + HASH_SIZE] for at in range(HASH_SIZE, len(held), HASH_SIZE))
+        return Entry(
+            self.event_ids[k], self.shard, index, offset, held[:HASH_SIZE], nodes, self.data[k]
         )
-
-    @property
-    def last_offset(self) -> int:
-        """The Kafka offset of the run's last entry."""
-        return self.positions[-1][1]
-
-    def entries(self) -> list[Entry]:
-        """The run's entries, each with its own stored index, offset, hashes and data."""
-        out, packed, at, shard = [], self.hashes, 0, self.shard
-        for event_id, (index, offset), data in zip(
-            self.ids, self.positions, self.data, strict=True
-        ):
-            end = at + HASH_SIZE * (1 + completed_nodes(index))
-            nodes = tuple(packed[i : i + HASH_SIZE] for i in range(at + HASH_SIZE, end, HASH_SIZE))
-            out.append(
-                Entry(event_id, shard, index, offset, packed[at : at + HASH_SIZE], nodes, data)
-            )
-            at = end
-        return out

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from pymongo import AsyncMongoClient
 
 from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
@@ -20,6 +21,7 @@ from audit.service.integrity import full_audit
 from audit.service.judge import Judge
 from audit.service.mirror import compare_with_topics
 from audit.service.replay import DiscardingPublisher, compare, published_checkpoints, rebuild
+from shared.mongo import Document
 
 
 def _out(payload: object) -> None:
@@ -59,12 +61,7 @@ async def replay(container: Container, *, into: str) -> int:
     if into == settings.database_name:
         sys.stderr.write("replay needs a fresh database, not the live one\n")
         return 2
-    await client.drop_database(into)
-    target = client[into]
-    ledger = MongoLedgerStore(target)
-    facts = MongoFactStore(target, grace_s=0.0)
-    await create_ledger_indexes(target)
-    await create_fact_indexes(target)
+    ledger, facts = await _fresh_stores(client, into)
     source = KafkaRecords(bootstrap=settings.kafka_bootstrap_servers)
     report = await rebuild(
         source=source,
@@ -96,6 +93,17 @@ async def replay(container: Container, *, into: str) -> int:
         }
     )
     return 0 if report.ok else 1
+
+
+async def _fresh_stores(
+    client: AsyncMongoClient[Document], name: str
+) -> tuple[MongoLedgerStore, MongoFactStore]:
+    """The ledger and fact stores of database `name`, dropped and indexed anew."""
+    await client.drop_database(name)
+    target = client[name]
+    await create_ledger_indexes(target)
+    await create_fact_indexes(target)
+    return MongoLedgerStore(target), MongoFactStore(target, grace_s=0.0)
 
 
 async def verify_kafka(container: Container) -> int:

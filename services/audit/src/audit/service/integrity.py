@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.domain.integrity import Anchor, Finding, ShardAudit
-from audit.service.ports import CheckpointStore, LedgerStore, MalformedChunk
+from audit.service.ports import CheckpointStore, LedgerStore, UnreadableEntries
 from audit.verify.checkpoint import Checkpoint, verify_checkpoint
 from audit.verify.errors import VerifyError
 
@@ -58,11 +58,11 @@ async def full_audit(
     for shard in shards:
         audit = ShardAudit(shard, anchors.get(shard, []))
         try:
-            async with contextlib.aclosing(ledger.runs(shard)) as runs:
-                async for run in runs:
-                    if not audit.feed(run):
+            async with contextlib.aclosing(ledger.batches(shard)) as batches:
+                async for batch in batches:
+                    if not audit.feed(batch):
                         break
-        except MalformedChunk as exc:
+        except UnreadableEntries as exc:
             audit.stop(exc.start, str(exc))
         findings += audit.finish()
         entries += audit.entries

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from audit.domain.ledger import Entry, Run
+from audit.domain.ledger import Entry, EntryBatch
 from audit.domain.merkle import NodeId
 from audit.domain.verdict import ConsentFact, TermsFact, Verdict
 from audit.verify.checkpoint import Checkpoint
@@ -26,11 +26,12 @@ class SlotTaken(Exception):
     """Another writer appended to the shard first (a rebalance): reload and try again."""
 
 
-class MalformedChunk(ValueError):
-    """A stored chunk of entries whose parts do not fit together (the store was tampered with)."""
+class UnreadableEntries(ValueError):
+    """What a shard stores from entry `start` on cannot be read back as entries (the store was
+    damaged or tampered with); the message names the place in the store's own terms."""
 
-    def __init__(self, start: int, problem: str) -> None:
-        super().__init__(f"stored chunk at index {start} is malformed: {problem}")
+    def __init__(self, start: int, reason: str) -> None:
+        super().__init__(reason)
         self.start = start
 
 
@@ -176,13 +177,13 @@ class LedgerStore(Protocol):
     async def entry(self, event_id: str, *, partition: int | None = None) -> Entry | None:
         """One entry by event id (narrowed to one partition's shards when it is known)."""
 
-    def runs(self, shard: str) -> AsyncGenerator[Run]:
-        """Every entry of the shard in index order, in the runs the store keeps them in (a full
-        audit checks one run while the store reads the next); MalformedChunk where a stored
-        run cannot be read."""
+    def batches(self, shard: str) -> AsyncGenerator[EntryBatch]:
+        """Every entry of the shard in index order, in batches as the store reads them (a full
+        audit checks one batch while the store reads the next); UnreadableEntries where what
+        is stored cannot be read."""
 
     def scan(self, shard: str) -> AsyncIterator[Entry]:
-        """Every entry of the shard in index order (MalformedChunk where it cannot be read)."""
+        """Every entry of the shard in index order (UnreadableEntries where it cannot be read)."""
 
 
 class Progress(Protocol):

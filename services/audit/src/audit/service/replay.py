@@ -131,7 +131,7 @@ async def prefix_roots(
         if 0 in sizes:
             roots[(shard, 0)] = tree.root()
         async for entry in ledger.scan(shard):
-            tree.append(entry.leaf)
+            tree.push(entry.leaf)
             if tree.size in sizes:
                 roots[(shard, tree.size)] = tree.root()
     return roots
