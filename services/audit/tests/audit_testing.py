@@ -87,6 +87,15 @@ def at(seconds_ago: float = 0.0) -> datetime:
 Publish = Callable[[str, EventData], Awaitable[CloudEvent[Any]]]
 
 
+@dataclass
+class Alone:
+    """An audit instance whose ledger mirrors topics of its own, from their beginning."""
+
+    harness: AuditHarness
+    topics: dict[str, str]  # "auth" | "consent" | "sound" | "transfer" -> its own topic
+    publish: Publish
+
+
 def audit_shard(shard: str, entries: Iterable[Entry], anchors: Sequence[Anchor]) -> list[Finding]:
     """The full audit of one shard's entries, in memory (a test helper): its findings."""
     audit, stored = ShardAudit(shard, anchors), list(entries)

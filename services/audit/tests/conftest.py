@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 
 from audit.bootstrap import Container
 from audit.main import create_app
-from audit_testing import AuditHarness, Publish, audit_settings
+from audit_testing import Alone, AuditHarness, Publish, audit_settings
 from kits_testing import Servers, start_group_at_end
 from shared.events import CloudEvent, EventData, make_event
 from shared.kafka.broker import ensure_topics, make_broker
@@ -42,6 +42,45 @@ async def audit(
         ) as client,
     ):
         yield AuditHarness(container=container, http=client)
+    await mongo_client.drop_database(settings.database_name)
+
+
+@pytest.fixture
+async def audit_alone(
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    producers: dict[str, DurablePublisher],
+    make_topic: Callable[..., Awaitable[str]],
+    unique: Callable[[str], str],
+) -> AsyncIterator[Alone]:
+    """For tests that compare the ledger with all of its topics (replay): fresh topics that
+    only this test writes, so the ledger mirrors them from offset 0 and nothing else is there."""
+    topics = {
+        name: await make_topic(unique(f"t-ledger-{name}"), partitions=3)
+        for name in ("auth", "consent", "sound", "transfer")
+    }
+    settings = audit_settings(servers, ledger_topics=",".join(topics.values()))
+    app = create_app(settings)
+
+    async def send(producer: str, data: EventData) -> CloudEvent[Any]:
+        event = make_event(data, source=f"/{producer}")
+        topic = topics[data.TOPIC.split(".")[0]]
+        await producers[producer].publish_raw(
+            topic=topic, value=event.to_bytes(), key=event.key(), headers={}
+        )
+        return event
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://audit"
+        ) as client,
+    ):
+        yield Alone(
+            harness=AuditHarness(container=app.state.container, http=client),
+            topics=topics,
+            publish=send,
+        )
     await mongo_client.drop_database(settings.database_name)
 
 

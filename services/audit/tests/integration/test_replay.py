@@ -30,18 +30,18 @@ from audit.service.replay import (
 )
 from audit.verify.checkpoint import ShardHead, sign_checkpoint
 from audit_events import granted, logged_in, transfer
-from audit_testing import AS_AUDITOR, AuditHarness, Publish, at, new_user
+from audit_testing import AS_AUDITOR, Alone, at, new_user
 from kits_testing import Servers
 from shared.kafka.publisher import DurablePublisher
-from shared.topics import AUTH_EVENTS
 
 pytestmark = pytest.mark.integration
 Wait = Callable[..., Awaitable[None]]
 
 
 async def live_ledger_with_checkpoint(
-    audit: AuditHarness, publish: Publish, wait_until: Wait, producer: DurablePublisher
+    alone: Alone, wait_until: Wait, producer: DurablePublisher
 ) -> str:
+    audit, publish = alone.harness, alone.publish
     user, app = new_user(), f"app_{uuid.uuid4().hex[:8]}"
     await publish("consent", granted(user, app))
     for _ in range(5):
@@ -50,7 +50,9 @@ async def live_ledger_with_checkpoint(
     newer = json.loads(again.to_bytes())
     newer.update(id=str(uuid.uuid4()), type="auth.user_logged_in.v2")
     for value in (b"[" * 400_000, json.dumps(newer).encode(), again.to_bytes(), b"\xff"):
-        await producer.publish_raw(topic=AUTH_EVENTS, value=value, key=user.encode(), headers={})
+        await producer.publish_raw(
+            topic=alone.topics["auth"], value=value, key=user.encode(), headers={}
+        )
     last = await publish("auth", transfer(user, app, when=at()))
 
     async def covered() -> bool:
@@ -62,14 +64,14 @@ async def live_ledger_with_checkpoint(
 
 
 async def test_replay_into_a_fresh_database_reproduces_every_published_root(
-    audit: AuditHarness,
-    publish: Publish,
+    audit_alone: Alone,
     producers: dict[str, DurablePublisher],
     wait_until: Wait,
     servers: Servers,
     mongo_client: AsyncMongoClient[dict[str, Any]],
 ) -> None:
-    user = await live_ledger_with_checkpoint(audit, publish, wait_until, producers["auth"])
+    audit = audit_alone.harness
+    user = await live_ledger_with_checkpoint(audit_alone, wait_until, producers["auth"])
     target = mongo_client[f"t_replay_{uuid.uuid4().hex[:8]}"]
     try:
         await create_ledger_indexes(target)
@@ -83,6 +85,7 @@ async def test_replay_into_a_fresh_database_reproduces_every_published_root(
             source=source,
             ingest=LedgerIngest(ledger=ledger, facts=facts),
             judge=Judge(facts=facts, publisher=DiscardingPublisher()),
+            topics=list(audit_alone.topics.values()),
         )
         checkpoints = await published_checkpoints(source)
         mine = audit.container.public_keys()
@@ -144,14 +147,14 @@ async def audit_admin(env: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 
 async def test_the_replay_command_says_the_roots_match(
-    audit: AuditHarness,
-    publish: Publish,
+    audit_alone: Alone,
     producers: dict[str, DurablePublisher],
     wait_until: Wait,
     servers: Servers,
     mongo_client: AsyncMongoClient[dict[str, Any]],
 ) -> None:
-    await live_ledger_with_checkpoint(audit, publish, wait_until, producers["auth"])
+    audit = audit_alone.harness
+    await live_ledger_with_checkpoint(audit_alone, wait_until, producers["auth"])
     into = f"t_replay_cli_{uuid.uuid4().hex[:8]}"
     settings = audit.container.settings
     env = {
@@ -161,6 +164,7 @@ async def test_the_replay_command_says_the_roots_match(
         "AUDIT_MONGODB_URL": servers.mongodb_url,
         "AUDIT_MONGODB_DATABASE": settings.database_name,
         "AUDIT_LOG_ORIGIN": settings.log_origin,
+        "AUDIT_LEDGER_TOPICS": settings.ledger_topics,
     }
     try:
         # The live service's key and database: the checkpoint covers what it stored.
