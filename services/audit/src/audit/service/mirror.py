@@ -17,7 +17,7 @@ from typing import Any
 
 from audit.domain.ledger import Entry, shard_name
 from audit.domain.marks import holds
-from audit.service.ports import LedgerStore, RecordSource
+from audit.service.ports import LedgerStore, RecordSource, UnreadableEntries
 from shared.logging import redact
 
 MAX_FINDINGS = 100
@@ -58,6 +58,8 @@ async def compare_with_topics(
             await _compare_shard(
                 shard, source.read(topic, partition), entries, done=done, report=report
             )
+        except UnreadableEntries as exc:  # a finding to report, not a traceback
+            report.findings.append(f"{shard}: {exc}; the comparison stops there for this shard")
         finally:
             close = getattr(entries, "aclose", None)
             if close is not None:
