@@ -50,11 +50,12 @@ class LedgerIngest:
         # Shards are independent trees, and the facts are keyed by event id: write them all
         # concurrently, but let every write finish before a failure escapes, so a retry never
         # races a write still in flight (a retry then stores what is missing, nothing twice).
-        # The facts go first: they are most of the documents, so the database starts on them
-        # while the shards' entries are hashed and packed here.
+        # The shards start first: each hashes its entries, then compresses its chunk in a
+        # worker thread while the facts are prepared here, so the facts (most of the batch's
+        # documents) reach the database as soon as they are ready.
         results = await settle(
-            self._facts.add(facts_of(deliveries)),
             *(self._append(shard, items) for shard, items in by_shard.items()),
+            self._facts.add(facts_of(deliveries)),
         )
         self.on_appended(sum(r for r in results if isinstance(r, int)))
 
