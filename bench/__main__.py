@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from audit.bootstrap import tune_collector
 from bench import (
     audit_checks,
     audit_ingest,
@@ -118,6 +119,7 @@ async def audit(
 ) -> None:
     """B1 to B5 in order: ingest, verify, proofs, replay (all on B1's ledger), latency; then
     B6, a user's report in a large fact store."""
+    tune_collector()  # from here on this process collects garbage as the audit processes do
     holder: list[audit_ingest.Ingested] = []
 
     async def ingest() -> None:

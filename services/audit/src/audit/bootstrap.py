@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -88,6 +89,23 @@ class Container:
         self.tasks = []
         await self.progress.stop()
         await self.runtime.stop()
+
+
+COLLECTOR_THRESHOLDS = (50_000, 20, 100)
+"""Python's cyclic collector, as the audit processes run it (the default is 700, 10, 10)."""
+
+
+def tune_collector() -> None:
+    """Collect young objects after 50,000 allocations, not 700: for the audit processes.
+
+    A batch of 1,000 events keeps some 20,000 container objects alive until its writes are
+    done, so at the default every batch ran ~30 young collections that promoted its objects to
+    the old generation, and a full collection of the whole heap followed every few batches:
+    measured in B1, a quarter of ingest's CPU (0.75-0.9 s of 3.0-3.7 s for 20,000 events;
+    0.06-0.08 s at these thresholds). Our objects die by reference counting; the collector is
+    only for cycles, which the ingest path does not make.
+    """
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 def bootstrap(settings: AuditSettings | None = None) -> Container:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from audit.bootstrap import Container, bootstrap
+from audit.bootstrap import Container, bootstrap, tune_collector
 from audit.config import AuditSettings
 from audit.entrypoints import consumers, http
 from shared import app as service
@@ -28,5 +28,6 @@ def asyncapi(container: Container) -> dict[str, Any]:
 
 def run() -> None:
     """Console entry point: `audit` serves the app with uvicorn."""
+    tune_collector()
     settings = AuditSettings()
     service.serve(create_app(settings), settings=settings)

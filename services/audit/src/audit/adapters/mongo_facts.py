@@ -103,16 +103,18 @@ class MongoFactStore:
 
     def _pages(self, facts: Facts) -> list[Document]:
         """The work items of a batch, a page per 200 (a page's id derives from its events)."""
-        items: dict[str, tuple[list[str], set[str], int]] = {}
+        items: dict[str, tuple[list[str], set[str], list[datetime]]] = {}
         for user, app, at, event_id in [
             *((c.user_key, c.app_id, c.fact.at, c.event_id) for c in facts.consents),
             *((t.data["user_key"], t.data["app_id"], t.at, t.event_id) for t in facts.transfers),
         ]:
-            ids, item_apps, moment = items.get(user, ([], set(), 0))
-            items[user] = ([*ids, event_id], item_apps | {app}, max(moment, micros(at)))
+            ids, item_apps, moments = items.setdefault(user, ([], set(), []))
+            ids.append(event_id)
+            item_apps.add(app)
+            moments.append(at)
         work: list[tuple[list[str], list[Any]]] = [
-            (ids, ["u", user, sorted(item_apps), moment])
-            for user, (ids, item_apps, moment) in items.items()
+            (ids, ["u", user, sorted(item_apps), micros(max(moments))])
+            for user, (ids, item_apps, moments) in items.items()
         ]
         work += [([r.event_id], ["t", r.app_id, micros(r.fact.at)]) for r in facts.terms]
         due = time.time() + self._grace_s

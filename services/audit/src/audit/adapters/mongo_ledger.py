@@ -165,8 +165,11 @@ class MongoLedgerStore:
                 break
             batch.add(entry.event_id)
         for run in map(Run.of, chunks(entries[:cut])):
+            # zlib lets go of the GIL: the chunk is compressed in a worker thread while this
+            # process prepares the batch's other writes (the facts, the other shards).
+            doc = await asyncio.to_thread(encode_chunk, run)
             try:
-                await self._chunks(shard).insert_one(encode_chunk(run))
+                await self._chunks(shard).insert_one(doc)
             except DuplicateKeyError as exc:
                 raise SlotTaken(f"{shard} index {run.start} is taken by another writer") from exc
             if known.size == run.start:  # else a concurrent read has added it already

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from audit.adapters.kafka_records import KafkaRecords
 from audit.adapters.mongo_facts import MongoFactStore, create_fact_indexes
 from audit.adapters.mongo_ledger import MongoLedgerStore, create_ledger_indexes
-from audit.bootstrap import Container, bootstrap
+from audit.bootstrap import Container, bootstrap, tune_collector
 from audit.config import AuditSettings
 from audit.service.ingest import LedgerIngest
 from audit.service.integrity import full_audit
@@ -162,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep.add_argument("--into", required=True, help="name of the fresh database to rebuild into")
     commands.add_parser("checkpoint", help="sign and publish a checkpoint now")
     args = parser.parse_args(argv)
+    tune_collector()  # replay runs the ingest handler
     try:
         settings = AuditSettings()
     except ValidationError as exc:
