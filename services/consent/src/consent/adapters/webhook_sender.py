@@ -1,0 +1,65 @@
+"""Signed POSTs to apps' deletion webhooks (Standard Webhooks), bounded in time and size.
+
+A redirect is never followed (the app must name its real endpoint); at most `MAX_ANSWER_BYTES`
+of an answer are read and then dropped, and an answer's body is never logged nor kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from consent.service.deletion_ports import Delivery
+
+log = logging.getLogger(__name__)
+MAX_ANSWER_BYTES = 64 * 1024
+USER_AGENT = "kits-consent-deletion-webhook/1"
+
+
+class HttpWebhookSender:
+    """The `WebhookSender` port over one pooled httpx client (close it with `aclose()`)."""
+
+    def __init__(self, *, timeout_s: float) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+            trust_env=False,  # no proxy or netrc from the environment
+        )
+        self._timeout_s = timeout_s
+
+    async def send(self, *, url: str, secret: str, message_id: str, body: str) -> Delivery:
+        """One signed attempt: the status code, or the error that kept it from an answer."""
+        now = datetime.now(UTC)  # aware UTC: `sign()` relabels any datetime as UTC
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        }
+        try:
+            async with self._client.stream(
+                "POST", url, content=body.encode(), headers=headers
+            ) as response:
+                await _drain(response)
+                return Delivery(status_code=response.status_code)
+        except httpx.TimeoutException:
+            return Delivery(status_code=None, error=f"no answer within {self._timeout_s:g}s")
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            return Delivery(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+
+async def _drain(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_ANSWER_BYTES:
+            return  # enough: only the status counts
