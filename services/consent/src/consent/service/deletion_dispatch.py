@@ -78,6 +78,7 @@ class Dispatcher:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     _known: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _unpublished: set[str] = field(default_factory=set)
 
     def waiting(self, request_id: str, *, now: float) -> bool:
         """Whether this instance knows the request has nothing due yet (no I/O)."""
@@ -88,6 +89,7 @@ class Dispatcher:
         """Drop what is cached about requests no longer pending."""
         for request_id in set(self._known) - keep:
             del self._known[request_id]
+        self._unpublished &= keep
 
     async def announce(self, request: DeletionRequest) -> bool:
         """Publish `consent.deletion_requested.v1` (stable id) and flag it; False if not acked."""
@@ -120,10 +122,20 @@ class Dispatcher:
                 return
         outcome = await self.store.get_outcome(request.request_id)
         if outcome is not None:
-            if outcome.owner == self.owner or outcome.recorded_at + self.policy.lease_s <= now:
-                await self._publish_outcome(request, outcome)
+            await self._publish_again(request, outcome, now=now)
             return
         await self._advance(request)
+
+    async def _publish_again(
+        self, request: DeletionRequest, outcome: RecordedOutcome, *, now: float
+    ) -> None:
+        # Its recorder failed to publish it (this instance: retry now; another: after the
+        # lease). The pending list may be a stale read, so ask again before publishing.
+        mine = request.request_id in self._unpublished
+        if not mine and outcome.recorded_at + self.policy.lease_s > now:
+            return
+        if await self.store.is_pending(request.request_id):
+            await self._publish_outcome(request, outcome)
 
     async def _advance(self, request: DeletionRequest) -> None:
         rid = request.request_id
@@ -238,9 +250,11 @@ class Dispatcher:
             await self.publisher.publish(event)
         except PublishFailed as exc:
             log.warning("deletion outcome not published yet", extra={"error": str(exc)})
+            self._unpublished.add(request.request_id)
             return
         await self.store.remove_pending(request.request_id)
         self._known.pop(request.request_id, None)
+        self._unpublished.discard(request.request_id)
 
 
 def _concluding(
