@@ -98,13 +98,6 @@ class MongoDeletions:
         doc = await self._attempts.find_one({"_id": _attempt_id(request_id, attempt)})
         return None if doc is None else _result(doc)
 
-    async def results(self, request_id: str) -> list[AttemptResult]:
-        """Every recorded attempt of a request, in attempt order (walked by `_id`)."""
-        found: list[AttemptResult] = []
-        while (result := await self.get_result(request_id, len(found) + 1)) is not None:
-            found.append(result)
-        return found
-
     async def add_outcome(self, outcome: RecordedOutcome) -> bool:
         """Record the conclusion once."""
         doc: dict[str, Any] = {name: getattr(outcome, name) for name in RecordedOutcome.__slots__}

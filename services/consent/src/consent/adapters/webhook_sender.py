@@ -6,7 +6,7 @@ of an answer are read and then dropped, and an answer's body is never logged nor
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -14,7 +14,6 @@ from standardwebhooks.webhooks import Webhook
 
 from consent.service.deletion_ports import Delivery
 
-log = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 64 * 1024
 USER_AGENT = "kits-consent-deletion-webhook/1"
 
@@ -23,13 +22,18 @@ class HttpWebhookSender:
     """The `WebhookSender` port over one pooled httpx client (close it with `aclose()`)."""
 
     def __init__(self, *, timeout_s: float) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-            trust_env=False,  # no proxy or netrc from the environment
-        )
         self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None  # made at the first send
+
+    def _pool(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout_s),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+                trust_env=False,  # no proxy or netrc from the environment
+            )
+        return self._client
 
     async def send(self, *, url: str, secret: str, message_id: str, body: str) -> Delivery:
         """One signed attempt: the status code, or the error that kept it from an answer."""
@@ -42,19 +46,25 @@ class HttpWebhookSender:
             "webhook-signature": Webhook(secret).sign(message_id, now, body),
         }
         try:
-            async with self._client.stream(
-                "POST", url, content=body.encode(), headers=headers
-            ) as response:
+            # httpx's timeout bounds each read; this bounds the whole attempt (a slow drip too)
+            async with (
+                asyncio.timeout(self._timeout_s),
+                self._pool().stream(
+                    "POST", url, content=body.encode(), headers=headers
+                ) as response,
+            ):
                 await _drain(response)
                 return Delivery(status_code=response.status_code)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             return Delivery(status_code=None, error=f"no answer within {self._timeout_s:g}s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             return Delivery(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 async def _drain(response: httpx.Response) -> None:

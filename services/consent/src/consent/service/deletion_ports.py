@@ -126,9 +126,6 @@ class DeletionStore(Protocol):
     async def get_result(self, request_id: str, attempt: int) -> AttemptResult | None:
         """The recorded result of that attempt, if any."""
 
-    async def results(self, request_id: str) -> list[AttemptResult]:
-        """Every recorded attempt of a request, in attempt order."""
-
     async def add_outcome(self, outcome: RecordedOutcome) -> bool:
         """Record the conclusion once; False when one is recorded already."""
 
