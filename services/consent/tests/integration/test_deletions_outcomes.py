@@ -211,3 +211,18 @@ async def test_a_request_whose_event_failed_is_announced_by_the_loop_before_it_i
         "consent.deletion_outcome_recorded.v1",
     ]
     assert receiver.calls_for(rid)[0].at >= flaky.passed_at[0]  # announced, then sent
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"pairwise_subject": ""}, {"app_id": "has space"}, {"reason": "DROP TABLE"}],
+    ids=["no-subject", "bad-app-id", "odd-reason"],
+)
+async def test_a_malformed_request_is_refused_before_anything_is_written(
+    servers: Servers, db: Db, bad: dict[str, str]
+) -> None:
+    async with running(deletion_settings(servers, database=db.name), FakeTargets()) as container:
+        with pytest.raises(ValueError, match=r"\S"):
+            await container.deletions.request(**{**new_ids(), **bad})
+    assert await db["deletion_requests"].count_documents({}) == 0
+    assert await db["deletion_pending"].count_documents({}) == 0

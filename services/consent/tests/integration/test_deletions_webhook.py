@@ -50,7 +50,7 @@ async def test_retries_with_growing_gaps_until_a_2xx_signed_and_recorded(
     ids = new_ids()
     targets = FakeTargets({ids["app_id"]: receiver.url})
     since = await consent_topic_ends(servers)
-    settings = deletion_settings(servers, database=db.name)
+    settings = deletion_settings(servers, database=db.name, deletion_backoff_s=0.5)
     async with running(settings, targets) as container:
         rid = await container.deletions.request(**ids)
         outcome = await wait_for_outcome(db, rid)
@@ -73,8 +73,8 @@ async def test_retries_with_growing_gaps_until_a_2xx_signed_and_recorded(
     assert recorded[1]["error"].startswith("no answer within")
     gaps = [b["started_at"] - a["finished_at"] for a, b in itertools.pairwise(recorded)]
     assert gaps == sorted(gaps)
-    # base 0.3 s doubling, less at most 20 % jitter
-    assert [g >= m for g, m in zip(gaps, (0.24, 0.48, 0.96), strict=True)] == [True] * 3
+    # base 0.5 s doubling, less at most 20 % jitter (the ranges do not overlap)
+    assert [g >= m for g, m in zip(gaps, (0.4, 0.8, 1.6), strict=True)] == [True] * 3
 
     events = await events_of(servers, since=since, request_id=rid, until=both_events)
     requested = [e for e in events if e["type"] == "consent.deletion_requested.v1"]
