@@ -69,11 +69,16 @@ class Receiver:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = (await reader.readline()).decode()
+            if not line.strip():
+                return  # a connection that sent nothing (closed or probed): not a call
             headers: dict[str, str] = {}
             while (raw := await reader.readline()) not in (b"\r\n", b"\n", b""):
                 name, _, value = raw.decode().partition(":")
                 headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            try:
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+            except asyncio.IncompleteReadError as exc:
+                body = exc.partial  # the sender gave up mid-body: still a call
             path = line.split(" ")[1] if " " in line else ""
             self.calls.append(Call(time.time(), path, headers, body))
             message_id = headers.get("webhook-id", "")
@@ -117,8 +122,8 @@ def deletion_settings(servers: Servers, *, database: str, **overrides: Any) -> C
         "deletion_backoff_s": 0.3,
         "deletion_max_backoff_s": 5.0,
         "deletion_jitter": 0.2,
-        "deletion_timeout_s": 0.6,
-        "deletion_claim_lease_s": 1.5,
+        "deletion_timeout_s": 1.0,
+        "deletion_claim_lease_s": 2.0,
         "deletion_poll_s": 0.05,
     }
     values.update(overrides)

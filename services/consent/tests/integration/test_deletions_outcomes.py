@@ -75,7 +75,14 @@ async def test_a_redelivered_revocation_makes_no_second_request(servers: Servers
 async def test_two_instances_on_one_database_never_send_the_same_attempt(
     servers: Servers, db: Db
 ) -> None:
-    settings = deletion_settings(servers, database=db.name, deletion_backoff_s=0.1)
+    # generous timeout: this test is about claims, not timeouts, on a shared 2-core machine
+    settings = deletion_settings(
+        servers,
+        database=db.name,
+        deletion_backoff_s=0.1,
+        deletion_timeout_s=3.0,
+        deletion_claim_lease_s=5.0,
+    )
     requests = [new_ids() for _ in range(6)]
     async with receiving([500, 500, 503, 200]) as receiver:
         targets = FakeTargets({ids["app_id"]: receiver.url for ids in requests})

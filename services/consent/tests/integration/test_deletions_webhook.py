@@ -32,7 +32,7 @@ Db = AsyncDatabase[dict[str, Any]]
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """Fails with 500, then gives no answer in time, then 503, then takes it (204)."""
-    server = Receiver(script=[500, HANG, 503, 204], hang_s=2.0)
+    server = Receiver(script=[500, HANG, 503, 204], hang_s=3.0)
     await server.start()
     yield server
     await server.stop()
