@@ -171,7 +171,8 @@ async def events_of(
     until: Callable[[list[dict[str, Any]]], bool],
     timeout_s: float = 30.0,
 ) -> list[dict[str, Any]]:
-    """The `consent.events` records (as JSON) of one request, read from the given offsets."""
+    """The `consent.events` records (as JSON) of one request, from the given offsets until
+    `until` holds and then on to the topic's end (so a duplicate would be seen too)."""
 
     def mine(records: list[Any]) -> list[dict[str, Any]]:
         found = []
@@ -189,6 +190,21 @@ async def events_of(
         until=lambda rs: until(mine(rs)),
         timeout_s=timeout_s,
     )
+    ends = await topic_ends(servers.kafka, CONSENT_EVENTS)
+    reached = dict(since)
+    for record in records:
+        reached[record.partition] = max(reached[record.partition], record.offset + 1)
+    rest = {p: reached[p] for p in since if reached[p] < ends[p]}
+    if rest:
+        records += await read_since(
+            servers.kafka,
+            CONSENT_EVENTS,
+            since=rest,
+            until=lambda rs: all(
+                any(r.partition == p and r.offset + 1 >= ends[p] for r in rs) for p in rest
+            ),
+            timeout_s=timeout_s,
+        )
     return mine(records)
 
 

@@ -13,6 +13,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from consent.service.deletion_dispatch import NO_WEBHOOK
+from consent.service.deletion_ports import Pending
 from deletions_testing import (
     FakeTargets,
     Receiver,
@@ -57,6 +58,10 @@ async def test_a_redelivered_revocation_makes_no_second_request(servers: Servers
             first = await asyncio.gather(*(container.deletions.request(**ids) for _ in range(8)))
             await wait_for_outcome(db, first[0])
             again = await container.deletions.request(**ids)
+            # a dispatch round that read the pending set just before the request concluded
+            stale = await container.deletions.store.get_request(first[0])
+            assert stale is not None
+            await container.deletions.dispatcher.step(Pending(request=stale, announced=True))
             newer = await container.deletions.request(**{**ids, "consent_version": 3})
             await wait_for_outcome(db, newer)
 
@@ -181,13 +186,13 @@ def _iso_second(epoch: float) -> str:
 class FlakyPublisher:
     """The `EventPublisher` port: refuses the first publish (Kafka away), then passes through."""
 
-    def __init__(self, real: Any) -> None:
-        self.real, self.refused = real, 0
+    def __init__(self, real: Any, *, refuse_type: str = "") -> None:
+        self.real, self.refused, self.refuse_type = real, 0, refuse_type
         self.passed_at: list[float] = []
 
     async def publish(self, event: CloudEvent[Any], *, traceparent: str | None = None) -> Any:
-        """Raise `PublishFailed` once, then publish for real."""
-        if not self.refused:
+        """Raise `PublishFailed` once (for the first event of `refuse_type`), then publish."""
+        if not self.refused and event.type.startswith(self.refuse_type):
             self.refused += 1
             raise PublishFailed("broker away (test)")
         result = await self.real.publish(event, traceparent=traceparent)
@@ -233,3 +238,28 @@ async def test_a_malformed_request_is_refused_before_anything_is_written(
             await container.deletions.request(**{**new_ids(), **bad})
     assert await db["deletion_requests"].count_documents({}) == 0
     assert await db["deletion_pending"].count_documents({}) == 0
+
+
+async def test_an_outcome_kafka_did_not_take_is_published_once_later(
+    servers: Servers, db: Db
+) -> None:
+    ids = new_ids()
+    since = await consent_topic_ends(servers)
+    async with receiving([200]) as receiver:
+        targets = FakeTargets({ids["app_id"]: receiver.url})
+        async with running(deletion_settings(servers, database=db.name), targets) as container:
+            flaky = FlakyPublisher(
+                container.deletions.dispatcher.publisher,
+                refuse_type="consent.deletion_outcome_recorded",
+            )
+            container.deletions.dispatcher.publisher = flaky
+            rid = await container.deletions.request(**ids)
+            outcome = await wait_for_outcome(db, rid)
+    assert flaky.refused == 1
+    assert outcome["outcome"] == "confirmed"
+    events = await events_of(servers, since=since, request_id=rid, until=outcome_seen)
+    assert Counter(e["type"] for e in events) == {
+        "consent.deletion_requested.v1": 1,
+        "consent.deletion_outcome_recorded.v1": 1,
+    }
+    assert len(receiver.calls_for(rid)) == 1

@@ -58,7 +58,9 @@ class HttpWebhookSender:
         except (httpx.TimeoutException, TimeoutError):
             return Delivery(status_code=None, error=f"no answer within {self._timeout_s:g}s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            return Delivery(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])
+            # the URL may carry the app's own token: never let it reach a record or an event
+            message = str(exc).replace(url, "<webhook URL>")
+            return Delivery(status_code=None, error=f"{type(exc).__name__}: {message}"[:300])
 
     async def aclose(self) -> None:
         """Close the connection pool."""
