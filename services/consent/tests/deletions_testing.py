@@ -20,6 +20,8 @@ from kits_testing import Servers, read_since, topic_ends
 from shared.topics import CONSENT_EVENTS
 
 HANG = "hang"  # answer nothing for `Receiver.hang_s`
+DRIP = "drip"  # a 200 whose body comes a byte every 0.1 s for `Receiver.hang_s`
+BIG = "big"  # a 200 with a 1 MiB body
 Answer = int | str
 
 
@@ -88,6 +90,9 @@ class Receiver:
             if answer == HANG:
                 await asyncio.sleep(self.hang_s)
                 return
+            if answer in (DRIP, BIG):
+                await self._stream(writer, drip=answer == DRIP)
+                return
             extra = "Location: /elsewhere\r\n" if 300 <= int(answer) < 400 else ""
             writer.write(
                 f"HTTP/1.1 {int(answer)} X\r\n{extra}Content-Length: 13\r\n"
@@ -96,6 +101,20 @@ class Receiver:
             await writer.drain()
         finally:
             writer.close()
+
+    async def _stream(self, writer: asyncio.StreamWriter, *, drip: bool) -> None:
+        size = int(self.hang_s * 10) if drip else 1024 * 1024
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+        if not drip:
+            writer.write(b"x" * size)
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            return
+        for _ in range(size):
+            writer.write(b"x")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            await asyncio.sleep(0.1)
 
 
 @dataclass
