@@ -191,7 +191,8 @@ class Dispatcher:
         try:
             check_key_url(url, development=self.development, name="deletion webhook URL")
         except ValueError as exc:
-            return str(exc)[:400]
+            # the rule only: the URL may carry the app's own token and the detail is kept forever
+            return str(exc).split(", not ", 1)[0][:400]
         return ""
 
     def _judge(
