@@ -9,6 +9,8 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_SECRET_PREFIX, UserTokenSettings, check_key_url
 
+MIN_SECRET_CHARS = 32
+
 
 class ConsentSettings(UserTokenSettings):
     """Everything the consent service reads from its environment (auth's user-token keys
@@ -34,6 +36,24 @@ class ConsentSettings(UserTokenSettings):
     flow_cookie: str = Field(default="kits_flow", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     jurisdiction: str = Field(default="EU", min_length=1, max_length=100)
 
+    # Deletion requests (webhooks to apps after a revocation; docs/deletions.md).
+    # HMAC key every app's webhook signing secret is derived from (never stored nor sent).
+    webhook_key: SecretStr = SecretStr("dev-only-webhook-key")
+    # How long an app is asked before the outcome is `no_answer`; the event's `deadline`.
+    deletion_retry_budget_s: float = Field(default=72 * 3600, gt=0, le=30 * 86_400)
+    # Gap after failed attempt n: min(cap, base * 2**(n-1)), less a random share up to `jitter`.
+    deletion_backoff_s: float = Field(default=5.0, gt=0, le=3600)
+    deletion_max_backoff_s: float = Field(default=3600.0, gt=0, le=86_400)
+    deletion_jitter: float = Field(default=0.2, ge=0, lt=1)
+    deletion_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # A claimed attempt with no result after this long was lost (its instance stopped).
+    deletion_claim_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    deletion_poll_s: float = Field(default=1.0, gt=0, le=60)
+    deletion_concurrency: int = Field(default=8, ge=1, le=256)
+    # The one caller of `POST /internal/apps/{app_id}/webhook-secret` and its inline JWKS.
+    webhook_secret_caller: str = Field(default="auth", min_length=1, max_length=100)
+    webhook_secret_caller_jwks: str = Field(default="", max_length=100_000)
+
     @property
     def callback_urls(self) -> frozenset[str]:
         """The exact URLs a verdict may go to."""
@@ -52,4 +72,19 @@ class ConsentSettings(UserTokenSettings):
             for part in self.signing_keys.get_secret_value().split(",")
         ):
             raise ValueError("signing_keys still has a development key")
+        return self
+
+    @property
+    def development(self) -> bool:
+        """Whether this is a development deployment (dev secrets, http loopback webhooks)."""
+        return self.environment == "development"
+
+    @model_validator(mode="after")
+    def _deletion_settings_fit(self) -> Self:
+        if self.deletion_claim_lease_s <= self.deletion_timeout_s:
+            raise ValueError("deletion_claim_lease_s must exceed deletion_timeout_s")
+        if self.deletion_max_backoff_s < self.deletion_backoff_s:
+            raise ValueError("deletion_max_backoff_s must be at least deletion_backoff_s")
+        if not self.development and len(self.webhook_key.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"webhook_key must be a secret of at least {MIN_SECRET_CHARS} chars")
         return self

@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from consent.entrypoints import http_deletions
+
 router = APIRouter()
+router.include_router(http_deletions.router)
