@@ -17,15 +17,21 @@ from consent.service.deletions import request_id_for
 from consent.service.webhook_body import webhook_body, webhook_secret
 
 
+PRODUCTION: dict[str, object] = {  # the screen's settings a production deployment must set
+    "environment": "production",
+    "issuer": "https://consent.example.com",
+    "signing_keys": SecretStr("A" * 43 + "="),
+    "auth_callback_urls": "https://auth.example.com/oauth/consent/callback",
+}
+
+
 def test_production_refuses_the_development_webhook_key() -> None:
     with pytest.raises(ValidationError, match="webhook_key"):
-        ConsentSettings(environment="production")
+        ConsentSettings(**PRODUCTION)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="at least 32"):
-        ConsentSettings(environment="production", webhook_key=SecretStr("short-but-not-dev"))
-    assert (
-        ConsentSettings(environment="production", webhook_key=SecretStr("k" * 32)).development
-        is False
-    )
+        ConsentSettings(**PRODUCTION, webhook_key=SecretStr("short-but-not-dev"))  # type: ignore[arg-type]
+    settings = ConsentSettings(**PRODUCTION, webhook_key=SecretStr("k" * 32))  # type: ignore[arg-type]
+    assert settings.development is False
 
 
 def test_the_claim_lease_must_outlast_an_attempt() -> None:
