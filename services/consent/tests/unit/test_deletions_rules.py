@@ -16,7 +16,6 @@ from consent.service.deletion_ports import DeletionRequest
 from consent.service.deletions import request_id_for
 from consent.service.webhook_body import webhook_body, webhook_secret
 
-
 PRODUCTION: dict[str, object] = {  # the screen's settings a production deployment must set
     "environment": "production",
     "issuer": "https://consent.example.com",
