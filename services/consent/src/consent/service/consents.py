@@ -167,7 +167,16 @@ class Consents:
         return count
 
     async def latest(self, *, user_key: str, app_id: str) -> Consent | None:
-        """The pair's latest version (any version whose publish failed is published first)."""
+        """The pair's latest durable version (a version whose publish failed is published
+        first; one being published by another writer is waited for)."""
+        for _ in range(MAX_TRIES):
+            try:
+                return await self._latest(user_key=user_key, app_id=app_id)
+            except InFlight:
+                await asyncio.sleep(0.005)
+        raise Contended(f"consent of {app_id} stayed in flight")
+
+    async def _latest(self, *, user_key: str, app_id: str) -> Consent | None:
         stored = await self._walk(user_key=user_key, app_id=app_id)
         return stored.consent if stored else None
 
@@ -210,7 +219,7 @@ class Consents:
     async def _change(self, *, user_key: str, app_id: str, make: Make) -> Outcome:
         for attempt in range(MAX_TRIES):
             try:
-                current = await self.latest(user_key=user_key, app_id=app_id)
+                current = await self._latest(user_key=user_key, app_id=app_id)
             except InFlight:
                 await asyncio.sleep(0.002)
                 continue
