@@ -15,6 +15,7 @@ from consent_testing import ConsentHarness, FakeDeletionRequester, consent_setti
 from kits_testing import Servers
 from shared.events import CloudEvent, EventData
 from shared.events.envelope import CONTENT_TYPE
+from shared.topics import DOMAIN_PARTITIONS
 
 
 @pytest.fixture
@@ -25,8 +26,9 @@ async def consent(
     unique: Callable[[str], str],
 ) -> AsyncIterator[ConsentHarness]:
     """A fresh consent instance: its own database, group and topics (consent and auth events)."""
-    events_topic = await make_topic(unique("t-consent-events"), partitions=3)
-    auth_topic = await make_topic(unique("t-auth-events"), partitions=3)
+    # as many partitions as the domain topics: a key lands where it would in production
+    events_topic = await make_topic(unique("t-consent-events"), partitions=DOMAIN_PARTITIONS)
+    auth_topic = await make_topic(unique("t-auth-events"), partitions=DOMAIN_PARTITIONS)
     settings = consent_settings(servers, events_topic=events_topic, auth_events_topic=auth_topic)
     deletions = FakeDeletionRequester()
     app = create_app(settings, deletions=deletions)
