@@ -45,7 +45,7 @@ class Container:
 
     async def start(self) -> None:
         """Indexes, topics, broker (its subscribers begin consuming)."""
-        await create_consent_indexes(self.runtime.db)
+        await create_consent_indexes(self.runtime.db, shards=self.settings.collection_shards)
         await self.runtime.start()
 
     async def stop(self) -> None:
@@ -70,7 +70,8 @@ def bootstrap(
     settings = settings or ConsentSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
-    store, apps = MongoConsents(runtime.db), MongoApps(runtime.db)
+    store = MongoConsents(runtime.db, shards=settings.collection_shards)
+    apps = MongoApps(runtime.db)
     consents = Consents(
         store=store,
         apps=apps,

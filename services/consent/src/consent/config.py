@@ -38,6 +38,9 @@ class ConsentSettings(UserTokenSettings):
     # taken for another writer's (in flight) before the next change publishes it itself.
     events_topic: str = Field(default=CONSENT_EVENTS, pattern=TOPIC)
     in_flight_s: float = Field(default=6.0, gt=0, le=300)
+    # Versions and heads are each split over this many collections (FerretDB's `_id` finds
+    # slow down with collection size); fixed for a deployment's life.
+    collection_shards: int = Field(default=64, ge=1, le=256)
 
     # Auth's events (apps read model, terms changes, deleted users): topic and consumer group.
     auth_events_topic: str = Field(default=AUTH_EVENTS, pattern=TOPIC)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from consent.adapters.mongo_consents import VERSIONS
+from consent.adapters.mongo_consents import VERSIONS, MongoConsents
 from consent.domain.model import next_consent_id
 from consent.service.consents import Outcome
 from consent_testing import ConsentHarness, new_app, new_user
@@ -45,7 +45,8 @@ async def test_32_concurrent_changes_write_each_version_once(
     grants = sum(1 for r in results if isinstance(r, Outcome) and r.changed)
     made = 1 + grants + 1  # the first grant, the grants that changed, the one revoke that did
 
-    docs = [d async for d in consent.container.runtime.db[VERSIONS].find({"user_key": user})]
+    store = MongoConsents(consent.container.runtime.db)
+    docs = await store.every(VERSIONS, {"user_key": user})
     by_consent: dict[str, list[int]] = {}
     for d in docs:
         by_consent.setdefault(d["consent_id"], []).append(d["version"])

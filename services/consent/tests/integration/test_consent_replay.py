@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from consent.adapters.mongo_consents import HEADS, VERSIONS
+from consent.adapters.mongo_consents import HEADS, SHARDS, VERSIONS, MongoConsents, shard_name
 from consent.entrypoints.cli import replay
 from consent_testing import ConsentHarness, as_user, new_app, new_user, terms_updated, user_deleted
 from kits_testing import eventually
@@ -60,7 +60,8 @@ async def test_replay_into_a_fresh_database_equals_the_live_state(
         pairwise_subject="ps_r",
     )
     live = consent.container.runtime.db
-    versions = await live[VERSIONS].count_documents({})
+    store = MongoConsents(live)
+    versions = len(await store.every(VERSIONS))
     assert versions == 8 + 2 + 4 + 2 + 1  # grants, revoke + new grant, invalidations, deletion
 
     into = f"t_consent_replay_{uuid.uuid4().hex[:10]}"
@@ -70,9 +71,11 @@ async def test_replay_into_a_fresh_database_equals_the_live_state(
         assert result["problems"] == []
         assert result["ok"] is True
         assert result["versions"] == versions
-        assert await mongo_client[into][HEADS].count_documents({}) == 8
+        assert len(await MongoConsents(mongo_client[into]).every(HEADS)) == 8
 
-        await live[VERSIONS].update_one(  # a tampered live field is found and named
+        await live[
+            shard_name(VERSIONS, first.consent_id, shards=SHARDS)
+        ].update_one(  # a tampered live field is found and named
             {"_id": f"{first.consent_id}#1"}, {"$set": {"purpose": "something else"}}
         )
         again = await replay(consent.container, into=into)

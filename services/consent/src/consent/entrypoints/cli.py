@@ -25,14 +25,15 @@ async def replay(container: Container, *, into: str) -> dict[str, Any]:
         raise ValueError("replay needs a fresh database, not the live one")
     await client.drop_database(into)
     target = client[into]
-    await create_consent_indexes(target)
+    shards = settings.collection_shards
+    await create_consent_indexes(target, shards=shards)
     report = await rebuild(
         batches=topic_values(
             bootstrap=settings.kafka_bootstrap_servers, topic=settings.events_topic
         ),
-        store=MongoConsents(target),
+        store=MongoConsents(target, shards=shards),
     )
-    found = await differences(container.runtime.db, target)
+    found = await differences(container.runtime.db, target, shards=shards)
     return {
         "ok": not found and not report.problems,
         "records": report.records,
