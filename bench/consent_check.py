@@ -76,6 +76,17 @@ class Running:
         return {"Authorization": f"Bearer {token}"}
 
 
+class CountedDeletions:
+    """The deletion-request port, counting (the webhooks are not what D1 times)."""
+
+    def __init__(self) -> None:
+        self.requests: set[tuple[str, int]] = set()
+
+    async def request(self, *, consent_id: str, consent_version: int, **_: str) -> str:
+        self.requests.add((consent_id, consent_version))
+        return f"dr-{consent_id}-{consent_version}"
+
+
 def _jwks(key: OKPKey) -> str:
     return json.dumps({"keys": [key.as_dict(private=False)]})
 
@@ -100,7 +111,7 @@ async def running(env: BenchEnv) -> AsyncIterator[Running]:
         user_token_jwks=_jwks(user_key),
         service_callers={"auth": CallerKeys(jwks=_jwks(service_key))},
     )
-    app = create_app(settings)
+    app = create_app(settings, deletions=CountedDeletions())
     container: Container = app.state.container
     async with (
         app.router.lifespan_context(app),
