@@ -1,4 +1,4 @@
-"""`uv run python -m bench`: foundation and audit figures on the real servers, with targets.
+"""`uv run python -m bench`: foundation, audit, auth and consent figures on the real servers.
 
 Needs KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (`eval "$(python3 scripts/servers.py env)"`).
 Exits 0 when every target is met and every check holds, 1 otherwise.
@@ -24,6 +24,7 @@ from bench import (
     audit_latency,
     audit_reports,
     auth_login,
+    consent,
     foundation,
     readme,
     replay_memory,
@@ -40,7 +41,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="N (default 100000)")
-    parser.add_argument("--only", choices=("foundation", "audit", "auth"), help="run one area")
+    parser.add_argument(
+        "--only", choices=("foundation", "audit", "auth", "consent"), help="run one area"
+    )
     parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_EVENTS}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="also write JSON here")
     parser.add_argument(
@@ -201,7 +204,7 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
         wire.extend(make_wire(args.events))
 
     try:
-        if args.only != "auth":
+        if args.only not in ("auth", "consent"):
             await timed(results, "generate events", generate)
         if args.only in (None, "foundation"):
             await timed(
@@ -213,6 +216,8 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
             await audit(env, results, wire, args, topics[0] if topics else None)
         if args.only in (None, "auth"):
             await timed(results, "C1 login", lambda: auth_login.run_login(env, results))
+        if args.only in (None, "consent"):
+            await timed(results, "D consent", lambda: consent.run_consent(env, results))
     finally:
         await timed(results, "clean-up", env.cleanup)
     return results

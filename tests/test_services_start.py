@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -31,11 +31,24 @@ def build(service: str, servers: Servers, **overrides: Any) -> FastAPI:
     return create_app(settings)
 
 
+async def consent_overrides(
+    make_topic: Callable[..., Awaitable[str]], unique: Callable[[str], str]
+) -> dict[str, Any]:
+    """Consent consumes auth's events: a topic and group of the test's own, never the domain
+    topic from its beginning."""
+    topic = await make_topic(unique("t-start-auth-events"))
+    return {"auth_events_topic": topic, "auth_events_group": unique("t-start-consent")}
+
+
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_is_ready_and_documents_its_http_and_events(
-    service: str, servers: Servers
+    service: str,
+    servers: Servers,
+    make_topic: Callable[..., Awaitable[str]],
+    unique: Callable[[str], str],
 ) -> None:
-    app = build(service, servers)
+    extra = await consent_overrides(make_topic, unique) if service == "consent" else {}
+    app = build(service, servers, **extra)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
@@ -45,7 +58,7 @@ async def test_service_is_ready_and_documents_its_http_and_events(
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         checks = {"kafka": True, "database": True}
-        if service == "audit":  # the only service with consumers so far
+        if service in ("audit", "consent"):  # the services with consumers so far
             checks["consumers"] = True
         assert ready.json() == {"status": "ok", "checks": checks, "reasons": []}
         openapi = (await client.get("/openapi.json")).json()
@@ -56,9 +69,9 @@ async def test_service_is_ready_and_documents_its_http_and_events(
 
 
 async def test_ready_is_503_with_the_reason_when_the_database_does_not_answer(
-    servers: Servers,
+    servers: Servers, make_topic: Callable[..., Awaitable[str]], unique: Callable[[str], str]
 ) -> None:
-    app = build("consent", servers)
+    app = build("consent", servers, **await consent_overrides(make_topic, unique))
     app.state.container.runtime.client = _unreachable_client()
     async with (
         app.router.lifespan_context(app),
@@ -68,7 +81,7 @@ async def test_ready_is_503_with_the_reason_when_the_database_does_not_answer(
     assert ready.status_code == 503
     assert ready.json() == {
         "status": "unavailable",
-        "checks": {"kafka": True, "database": False},
+        "checks": {"kafka": True, "database": False, "consumers": True},
         "reasons": ["database does not answer"],
     }
 

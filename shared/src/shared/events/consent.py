@@ -40,6 +40,10 @@ class ConsentGranted(_ConsentVersionEvent):
     terms_version: TermsVersion
     recipients: tuple[Recipient, ...] = ()
     retention_days: RetentionDays
+    # Additive (issue 16): the purpose shown to the user, and the app-facing id (OIDC pairwise
+    # subject) auth computed for this user and app, so a deletion request never needs the key.
+    purpose: str | None = Field(default=None, max_length=500)
+    pairwise_subject: Identifier | None = None
 
 
 class ConsentRevoked(_ConsentVersionEvent):
@@ -65,6 +69,10 @@ class ConsentRenewed(_ConsentVersionEvent):
     terms_version: TermsVersion
     recipients: tuple[Recipient, ...] = ()
     retention_days: RetentionDays
+    # Additive (issue 16): the purpose shown to the user, and the app-facing id (OIDC pairwise
+    # subject) auth computed for this user and app, so a deletion request never needs the key.
+    purpose: str | None = Field(default=None, max_length=500)
+    pairwise_subject: Identifier | None = None
 
 
 class DeletionRequested(_ConsentEvent):

@@ -25,7 +25,9 @@ class HandoverRefused(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # forged | expired | reused | other-browser | unknown-app | malformed
+        self.kind = (
+            kind  # forged | expired | reused | other-browser | unknown-app | malformed | changed
+        )
 
 
 @dataclass(frozen=True, slots=True)

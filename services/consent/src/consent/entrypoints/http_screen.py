@@ -20,6 +20,7 @@ _STATUS = {
     "other-browser": status.HTTP_403_FORBIDDEN,
     "unknown-app": status.HTTP_404_NOT_FOUND,
     "reused": status.HTTP_409_CONFLICT,
+    "changed": status.HTTP_409_CONFLICT,
     "expired": status.HTTP_410_GONE,
 }
 RECEIPT_HEADER = "consent-receipt"
