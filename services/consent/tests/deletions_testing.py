@@ -247,3 +247,11 @@ async def attempts(db: AsyncDatabase[dict[str, Any]], request_id: str) -> list[d
     """The recorded attempts of a request, in attempt order."""
     docs = [d async for d in db["deletion_attempts"].find({"request_id": request_id})]
     return sorted(docs, key=lambda d: int(d["attempt"]))
+
+
+SCREEN_IN_PRODUCTION: dict[str, Any] = {  # what the screen needs set outside development
+    "issuer": "https://consent.example.com",
+    "signing_keys": "A" * 43 + "=",
+    "auth_callback_urls": "https://auth.example.com/oauth/consent/callback",
+    "webhook_key": "k" * 40,
+}

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from consent.service.deletion_dispatch import NO_WEBHOOK
 from consent.service.deletion_ports import Pending
 from deletions_testing import (
+    SCREEN_IN_PRODUCTION,
     FakeTargets,
     Receiver,
     attempts,
@@ -167,7 +168,10 @@ async def test_outside_development_an_http_webhook_is_refused_unsent(
 ) -> None:
     ids = new_ids()
     settings = deletion_settings(
-        servers, database=db.name, environment="production", webhook_key="k" * 40
+        servers,
+        database=db.name,
+        environment="production",
+        **SCREEN_IN_PRODUCTION,
     )
     async with receiving([200]) as receiver:
         targets = FakeTargets({ids["app_id"]: receiver.url})

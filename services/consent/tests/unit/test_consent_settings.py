@@ -10,12 +10,16 @@ from pydantic import ValidationError
 from consent.config import CallerKeys, ConsentSettings
 from consent.domain.model import Terms, grant, invalidate, revoke
 from consent.service.wire import from_event, to_event
+from deletions_testing import SCREEN_IN_PRODUCTION
 from shared.events import parse
 
 
 def test_caller_keys_are_https_outside_development() -> None:
     with pytest.raises(ValidationError, match="https only"):
-        ConsentSettings(service_callers={"auth": CallerKeys(jwks_url="http://auth/jwks")})
+        ConsentSettings(
+            service_callers={"auth": CallerKeys(jwks_url="http://auth/jwks")},
+            **SCREEN_IN_PRODUCTION,
+        )
     dev = ConsentSettings(
         environment="development", service_callers={"auth": CallerKeys(jwks_url="http://auth/jwks")}
     )
