@@ -28,6 +28,7 @@ from consent.service.deletion_dispatch import Dispatcher, RetryPolicy
 from consent.service.deletion_ports import WebhookTargets
 from consent.service.deletions import DeletionRequests
 from consent.service.ports import DeletionRequester
+from consent.service.receipts import Receipts
 from consent.service.screen import ConsentScreen
 from consent.service.screen_ports import ChallengeSource
 from consent.service.webhook_body import webhook_secret
@@ -67,6 +68,7 @@ class Container:
     screen: ConsentScreen
     signer: ConsentSigner
     answered: MongoAnsweredChallenges
+    receipts: Receipts
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -127,6 +129,7 @@ def bootstrap(
     )
     signer = ConsentSigner(seeds=settings.signing_keys.get_secret_value(), issuer=settings.issuer)
     answered = MongoAnsweredChallenges(runtime.db)
+    receipts = Receipts(apps=apps, signer=signer, jurisdiction=settings.jurisdiction)
     return Container(
         settings=settings,
         runtime=runtime,
@@ -140,7 +143,7 @@ def bootstrap(
         screen=ConsentScreen(
             challenges=_challenges(settings),
             apps=ScreenApps(apps),
-            grants=ScreenGrants(consents),
+            grants=ScreenGrants(consents, receipts),
             answered=answered,
             signer=signer,
             allowed_returns=settings.callback_urls,
@@ -148,6 +151,7 @@ def bootstrap(
         ),
         signer=signer,
         answered=answered,
+        receipts=receipts,
     )
 
 

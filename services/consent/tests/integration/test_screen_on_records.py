@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from consent.adapters.jose_handover import verify_receipt
-from consent_testing import ISSUER, USER_TOKEN_KEY, ConsentHarness, new_app, new_user
+from consent_testing import ISSUER, USER_TOKEN_KEY, ConsentHarness, as_user, new_app, new_user
 from screen_testing import Flow, challenge
 
 pytestmark = pytest.mark.integration
@@ -61,6 +61,15 @@ async def test_allow_on_the_screen_is_a_grant_the_check_allows(consent: ConsentH
     receipt = verify_receipt(allowed.headers["consent-receipt"], jwks)
     assert receipt["consentId"] == check["consent_id"]
     assert receipt["termsVersion"] == "t1"
+    again = await consent.http.get(
+        f"/v1/me/consents/{check['consent_id']}/receipt", headers=as_user(user)
+    )
+    assert again.status_code == 200
+    assert again.text == allowed.headers["consent-receipt"]  # the same signed document
+    other = await consent.http.get(
+        f"/v1/me/consents/{check['consent_id']}/receipt", headers=as_user(new_user())
+    )
+    assert other.status_code == 404
 
 
 async def test_deny_on_the_screen_records_nothing(consent: ConsentHarness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from consent.bootstrap import Container
 from consent.domain.model import Consent
@@ -49,6 +49,31 @@ async def my_consent(c: Deps, user_key: UserKey, consent_id: ConsentId) -> Conse
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return await _public(c, history[-1])
+
+
+@router.get(
+    "/v1/me/consents/{consent_id}/receipt",
+    responses={
+        200: {
+            "content": {"application/jose": {}},
+            "description": "the signed receipt (compact JWS) of the consent's latest grant "
+            "or renewal; verify it with `/.well-known/jwks.json`",
+        },
+        **auth_errors("user"),
+        **_NOT_FOUND,
+    },
+    response_class=Response,
+)
+async def my_receipt(c: Deps, user_key: UserKey, consent_id: ConsentId) -> Response:
+    """Download the consent receipt again (the same document the grant returned)."""
+    try:
+        history = await c.consents.history(user_key=user_key, consent_id=consent_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    granted = [v for v in history if v.change in ("granted", "renewed")]
+    if not granted:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this consent was never granted")
+    return Response(await c.receipts.of(granted[-1]), media_type="application/jose")
 
 
 @router.post("/v1/me/consents/{consent_id}/revoke", responses={**auth_errors("user"), **_NOT_FOUND})

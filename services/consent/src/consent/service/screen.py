@@ -90,7 +90,9 @@ class ConsentScreen:
                 consent_version=granted.version,
                 terms_version=granted.terms_version,
             )
-            signed_receipt = self.signer.receipt(self._receipt(view, granted=granted))
+            signed_receipt = granted.receipt or self.signer.receipt(
+                self._receipt(view, granted=granted)
+            )
         verdict = self.signer.verdict(decision, audience=c.issuer)
         query = urlencode({"verdict": verdict, "state": c.state})
         separator = "&" if "?" in c.return_to else "?"

@@ -14,6 +14,7 @@ from consent.domain.model import ConsentError
 from consent.service.consents import Consents
 from consent.service.deletion_ports import WebhookTarget
 from consent.service.ports import AppStore
+from consent.service.receipts import Receipts
 from consent.service.screen_ports import AppView, Granted
 
 
@@ -45,6 +46,7 @@ class ScreenGrants:
     """An allow on the screen is a grant of the core, at the terms the page showed."""
 
     consents: Consents
+    receipts: Receipts
 
     async def grant(self, *, challenge: Challenge, app: AppView) -> Granted:
         """Record the grant (new or renewed); the terms shown must still be current."""
@@ -67,6 +69,7 @@ class ScreenGrants:
             version=consent.version,
             terms_version=consent.terms.version,
             granted_at=consent.changed_at.timestamp(),
+            receipt=await self.receipts.of(consent),
         )
 
 
