@@ -17,7 +17,7 @@ from auth.domain.limits import RateLimited
 from auth.domain.otp import LoginFailed
 from auth.entrypoints import pages
 from auth.entrypoints.deps import Deps
-from auth.entrypoints.http_login import client_address, set_session_cookie
+from auth.entrypoints.http_login import client_address, refused, set_session_cookie
 from auth.service.phones import InvalidPhone
 from auth.service.ports import SmsFailed
 from shared.kafka.publisher import PublishFailed
@@ -81,11 +81,8 @@ async def login_phone(
     try:
         sent = await c.login.start(phone=phone, client=client)
     except (InvalidPhone, RateLimited, SmsFailed) as exc:
-        code = (
-            422 if isinstance(exc, InvalidPhone) else 429 if isinstance(exc, RateLimited) else 503
-        )
         page = pages.phone_page(csrf=csrf, next_url=next_url, error=_say(exc))
-        return _retry_after(_html(page, status_code=code), exc)
+        return _as_refused(page, exc)
     return _html(pages.code_page(csrf=csrf, next_url=next_url, challenge=sent.challenge))
 
 
@@ -105,11 +102,8 @@ async def login_code(
     try:
         logged_in = await c.login.verify(challenge=challenge, code=code)
     except (LoginFailed, RateLimited, PublishFailed) as exc:
-        status_code = (
-            400 if isinstance(exc, LoginFailed) else 429 if isinstance(exc, RateLimited) else 503
-        )
         page = pages.code_page(csrf=csrf, next_url=next_url, challenge=challenge, error=_say(exc))
-        return _retry_after(_html(page, status_code=status_code), exc)
+        return _as_refused(page, exc)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, c, logged_in)
     return response
@@ -147,12 +141,11 @@ def _expired_form(c: Deps, next_url: str) -> Response:
     )
 
 
-def _retry_after(response: HTMLResponse, exc: Exception) -> HTMLResponse:
-    """A refusal that passes with time says when, as the JSON API does."""
-    if isinstance(exc, RateLimited):
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-    elif isinstance(exc, SmsFailed | PublishFailed):
-        response.headers["Retry-After"] = "5"
+def _as_refused(page: str, exc: Exception) -> HTMLResponse:
+    """The page with the JSON API's status and headers for the same refusal (`refused`)."""
+    answer = refused(exc)
+    response = _html(page, status_code=answer.status_code)
+    response.headers.update(answer.headers or {})
     return response
 
 
