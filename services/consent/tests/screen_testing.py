@@ -17,8 +17,9 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import KeySet, OKPKey
 
-from consent.adapters.jose_handover import CHALLENGE_AUDIENCE, CHALLENGE_TYP
+from consent.adapters.jose_handover import CHALLENGE_AUDIENCE, CHALLENGE_TYP, ConsentSigner
 from consent.domain.handover import Challenge
+from consent.domain.receipt import ReceiptFacts, receipt
 from consent.service.screen_ports import AppView, Granted
 
 AUTH_ISSUER = "https://auth.test"
@@ -100,15 +101,36 @@ class FakeApps:
 
 @dataclass
 class FakeGrants:
-    """Records grants in a list (the consent core's records stand behind this port)."""
+    """Records grants in a list (the consent core's records stand behind this port), and
+    signs each one's receipt from what the screen showed, as `Receipts` does from the record."""
 
+    signer: ConsentSigner
     granted: list[Challenge] = field(default_factory=list)
 
     async def grant(self, *, challenge: Challenge, app: AppView) -> Granted:
         self.granted.append(challenge)
+        consent_id, at = f"c-{challenge.user_key}-{app.app_id}", int(time.time())
+        facts = ReceiptFacts(
+            consent_id=consent_id,
+            consent_version=len(self.granted),
+            user_key=challenge.user_key,
+            app_id=app.app_id,
+            app_name=app.name,
+            purpose=challenge.purpose,
+            scopes=challenge.scopes,
+            terms_version=app.terms_version,
+            terms_url=app.terms_url,
+            privacy_policy_url=app.privacy_policy_url,
+            recipients=app.recipients,
+            retention_days=app.retention_days,
+            granted_at=at,
+            jurisdiction="EU",
+            issuer=self.signer.issuer,
+        )
         return Granted(
-            consent_id=f"c-{challenge.user_key}-{app.app_id}",
+            consent_id=consent_id,
             version=len(self.granted),
             terms_version=app.terms_version,
-            granted_at=time.time(),
+            granted_at=at,
+            receipt=self.signer.receipt(receipt(facts, describe={})),
         )

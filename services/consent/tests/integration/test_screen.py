@@ -93,7 +93,7 @@ async def screen(db: AsyncDatabase[dict[str, Any]]) -> AsyncIterator[Screen]:
         required=("jti", "iat"),
     )
     signer = ConsentSigner(seeds="dev-only-consent-test-key", issuer=CONSENT)
-    grants = FakeGrants()
+    grants = FakeGrants(signer=signer)
     app = FastAPI()
     app.state.container = Host(
         screen=ConsentScreen(

@@ -61,6 +61,10 @@ async def test_allow_on_the_screen_is_a_grant_the_check_allows(consent: ConsentH
     receipt = verify_receipt(allowed.headers["consent-receipt"], jwks)
     assert receipt["consentId"] == check["consent_id"]
     assert receipt["termsVersion"] == "t1"
+    assert receipt["piiControllers"][0]["piiController"] == f"App {app}"
+    purpose = receipt["services"][0]["purposes"][0]
+    assert purpose["thirdPartyName"] == ["analytics.example"]
+    assert purpose["scopes"] == ["user.info.basic"]
     again = await consent.http.get(
         f"/v1/me/consents/{check['consent_id']}/receipt", headers=as_user(user)
     )

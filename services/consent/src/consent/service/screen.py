@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from consent.domain.handover import Challenge, Decision, HandoverRefused
-from consent.domain.receipt import ReceiptFacts, receipt
 from consent.service.screen_ports import (
     AnsweredChallenges,
     AppDirectory,
     AppView,
     ChallengeSource,
-    Granted,
     GrantRecorder,
     Signer,
 )
@@ -90,31 +88,8 @@ class ConsentScreen:
                 consent_version=granted.version,
                 terms_version=granted.terms_version,
             )
-            signed_receipt = granted.receipt or self.signer.receipt(
-                self._receipt(view, granted=granted)
-            )
+            signed_receipt = granted.receipt
         verdict = self.signer.verdict(decision, audience=c.issuer)
         query = urlencode({"verdict": verdict, "state": c.state})
         separator = "&" if "?" in c.return_to else "?"
         return Answered(redirect_to=f"{c.return_to}{separator}{query}", receipt=signed_receipt)
-
-    def _receipt(self, view: ScreenView, *, granted: Granted) -> dict[str, object]:
-        c, app = view.challenge, view.app
-        facts = ReceiptFacts(
-            consent_id=granted.consent_id,
-            consent_version=granted.version,
-            user_key=c.user_key,
-            app_id=app.app_id,
-            app_name=app.name,
-            purpose=c.purpose,
-            scopes=c.scopes,
-            terms_version=granted.terms_version,
-            terms_url=app.terms_url,
-            privacy_policy_url=app.privacy_policy_url,
-            recipients=app.recipients,
-            retention_days=app.retention_days,
-            granted_at=int(granted.granted_at),
-            jurisdiction=self.jurisdiction,
-            issuer=self.signer.issuer,
-        )
-        return receipt(facts, describe={s: SCOPES[s].description for s in c.scopes if s in SCOPES})

@@ -31,7 +31,7 @@ class Granted:
     version: int
     terms_version: str
     granted_at: float
-    receipt: str | None = None  # signed from the record, as the user's view serves it again
+    receipt: str  # signed from the record (`service/receipts.py`), as the user's view serves it
 
 
 class AppDirectory(Protocol):
