@@ -1,0 +1,18 @@
+"""Fakes of the OAuth server's own ports, for unit tests (never for the broker or database)."""
+
+from __future__ import annotations
+
+from auth.domain.grants import ConsentAnswer
+
+
+class FakeConsentCheck:
+    """An in-memory ConsentCheck: the test sets the answer per (user key, app id)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], ConsentAnswer] = {}
+        self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> ConsentAnswer:
+        """The answer the test set for (user, app), else `no_consent`."""
+        self.calls.append((user_key, app_id, scopes))
+        return self.answers.get((user_key, app_id), ConsentAnswer(False, "no_consent"))
