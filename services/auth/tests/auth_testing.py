@@ -26,6 +26,8 @@ def auth_settings(servers: Servers, **overrides: Any) -> AuthSettings:
         "issuer": ISSUER,
         "client_address_header": CLIENT_HEADER,
         "publish_deadline_s": 10.0,
+        # a group of the test's own: never the deployment's committed offsets
+        "consent_events_group": f"t-auth-consent-{uuid.uuid4().hex[:10]}",
     }
     values.update(overrides)
     return AuthSettings(**values)

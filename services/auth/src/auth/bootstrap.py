@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from auth.adapters.jose_oauth import Ed25519Codec, Rs256Signer
 from auth.adapters.jose_user_tokens import UserTokenSigner
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
 from auth.adapters.mongo_login import (
@@ -15,22 +16,33 @@ from auth.adapters.mongo_login import (
     MongoUsers,
     create_login_indexes,
 )
+from auth.adapters.mongo_oauth import MongoOAuthStore, create_oauth_indexes
 from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
 from auth.adapters.mongo_slots import MongoSlots
 from auth.adapters.sms_dev import DevSmsSender
 from auth.adapters.sms_twilio import TwilioSmsSender
 from auth.config import AuthSettings
 from auth.domain.identity import LookupKeys
+from auth.domain.token_rules import Lifetimes
+from auth.service.access import LiveTokens
 from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
+from auth.service.oauth_codes import OAuthCodes
+from auth.service.oauth_ports import ConsentCheck, TransferRecorder
+from auth.service.oauth_unwired import UnwiredConsentCheck, UnwiredTransfers
 from auth.service.profiles import Profiles
+from auth.service.revocation import Revocations
 from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
 from auth.service.sweeper import Sweeper
+from auth.service.token_kit import TokenKit
+from auth.service.tokens import TokenService
 from shared.events import auth, transfer
+from shared.jwks import JwksKeys
 from shared.runtime import Runtime, declare_publications
+from shared.service_tokens import ServiceTokenVerifier
 
 PUBLISHES = (
     auth.AppRegistered,
@@ -60,6 +72,9 @@ class Container:
     profiles: Profiles
     sms: DevSmsSender | TwilioSmsSender
     apps: AppRegistry
+    # OAuth server, token side (issue 17, H1); consent_check (H2) and transfers (H3) are
+    # fail-closed stand-ins until their adapters are wired.
+    oauth: OAuthTokenSide
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -67,6 +82,7 @@ class Container:
         await create_login_indexes(self.runtime.db)
         await create_profile_indexes(self.runtime.db)
         await create_app_indexes(self.runtime.db)
+        await create_oauth_indexes(self.runtime.db, shards=self.settings.oauth_collection_shards)
 
     async def start(self) -> None:
         """Indexes, topics, broker, then the sweeper (an owned task)."""
@@ -86,13 +102,92 @@ class Container:
         await self.runtime.stop()
 
     @property
+    def oauth_codes(self) -> OAuthCodes:
+        """The AuthorizationCodes port (H2's authorize step issues codes with it)."""
+        return self.oauth.codes
+
+    @property
+    def access_tokens(self) -> LiveTokens:
+        """The AccessTokens port (H3's data API verifies tokens with it)."""
+        return self.oauth.live
+
+    @property
     def dev_sms(self) -> DevSmsSender | None:
         """Development only: the sender whose codes `POST /dev/sms/last-code` reads."""
         return self.sms if isinstance(self.sms, DevSmsSender) else None
 
 
-def bootstrap(settings: AuthSettings | None = None) -> Container:
-    """Build (without connecting) everything the auth service needs."""
+@dataclass
+class OAuthTokenSide:
+    """The token side of the OAuth server, and the ports it depends on."""
+
+    kit: TokenKit
+    codes: OAuthCodes
+    tokens: TokenService
+    live: LiveTokens
+    revocations: Revocations
+    consent_check: ConsentCheck
+    transfers: TransferRecorder
+    service_callers: ServiceTokenVerifier
+
+
+def build_oauth_tokens(
+    settings: AuthSettings,
+    runtime: Runtime,
+    *,
+    consent_check: ConsentCheck | None = None,
+    transfers: TransferRecorder | None = None,
+) -> OAuthTokenSide:
+    """Codes, families, refresh tokens, signers and the token use cases."""
+    kit = TokenKit(
+        store=MongoOAuthStore(runtime.db, shards=settings.oauth_collection_shards),
+        access=Ed25519Codec(seeds=settings.oauth_access_token_keys.get_secret_value()),
+        id_tokens=Rs256Signer(keys=settings.oauth_id_token_keys.get_secret_value()),
+        issuer=settings.issuer,
+        lifetimes=Lifetimes(
+            access_s=settings.access_token_ttl_s,
+            id_token_s=settings.oauth_id_token_ttl_s,
+            refresh_family_s=settings.oauth_refresh_family_ttl_s,
+            code_s=settings.oauth_code_ttl_s,
+        ),
+    )
+    consent = consent_check or UnwiredConsentCheck()
+    recorder = transfers or UnwiredTransfers()
+    revocations = Revocations(kit=kit, publisher=runtime.publisher, source=SOURCE)
+    tokens = TokenService(
+        kit=kit,
+        revocations=revocations,
+        consent=consent,
+        transfers=recorder,
+        publisher=runtime.publisher,
+        source=SOURCE,
+    )
+    callers = {
+        name: JwksKeys(jwks=keys.jwks, jwks_url=keys.jwks_url, development=settings.development)
+        for name, keys in settings.service_callers.items()
+    }
+    return OAuthTokenSide(
+        kit=kit,
+        codes=OAuthCodes(kit=kit),
+        tokens=tokens,
+        live=LiveTokens(kit=kit, consent=consent),
+        revocations=revocations,
+        consent_check=consent,
+        transfers=recorder,
+        service_callers=ServiceTokenVerifier(
+            audience=settings.service_token_audience, callers=callers
+        ),
+    )
+
+
+def bootstrap(
+    settings: AuthSettings | None = None,
+    *,
+    consent_check: ConsentCheck | None = None,
+    transfers: TransferRecorder | None = None,
+) -> Container:
+    """Build (without connecting) everything the auth service needs (`consent_check`,
+    `transfers`: the OAuth ports' adapters, fakes in tests)."""
     settings = settings or AuthSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
@@ -111,6 +206,7 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
         source=SOURCE,
         erasers=[profiles.delete_user],
     )
+    oauth = build_oauth_tokens(settings, runtime, consent_check=consent_check, transfers=transfers)
     return Container(
         settings=settings,
         runtime=runtime,
@@ -123,10 +219,18 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
             audience=settings.user_token_audience,
             ttl_s=settings.user_token_ttl_s,
         ),
-        sweeper=Sweeper(sweeps=(slots.sweep, MongoChallenges(db).sweep, session_store.sweep)),
+        sweeper=Sweeper(
+            sweeps=(
+                slots.sweep,
+                MongoChallenges(db).sweep,
+                session_store.sweep,
+                MongoOAuthStore(db, shards=settings.oauth_collection_shards).sweep,
+            )
+        ),
         profiles=profiles,
         sms=sms,
         apps=_app_registry(settings, runtime),
+        oauth=oauth,
     )
 
 

@@ -5,13 +5,27 @@ from __future__ import annotations
 import re
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from auth.domain.limits import Window, parse_windows
 from shared.settings import DEV_SECRET_PREFIX, DEV_USER_TOKEN_ISSUER, ServiceSettings, check_key_url
+from shared.topics import CONSENT_EVENTS
 
 MIN_SECRET_CHARS = 32
+
+
+class CallerKeys(BaseModel):
+    """Where one calling service publishes its token keys: a JWKS URL, or the JWKS inline."""
+
+    jwks_url: str = Field(default="", max_length=2000)
+    jwks: str = Field(default="", max_length=100_000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if bool(self.jwks) == bool(self.jwks_url):
+            raise ValueError("a caller names either jwks_url or an inline jwks")
+        return self
 
 
 class AuthSettings(ServiceSettings):
@@ -71,6 +85,32 @@ class AuthSettings(ServiceSettings):
     apps_claim_lease_s: float = Field(default=60.0, ge=1, le=3600)
     apps_max_per_developer: int = Field(default=100, ge=1, le=1000)
 
+    # --- OAuth 2.0 / OIDC server, the token side (issue 17, H1; README "OAuth 2.0 and OpenID
+    # Connect: tokens") ---
+    # Ed25519 seeds (base64 of 32 bytes, comma separated) signing access tokens; the first
+    # signs, all are published at /oauth/jwks.json.
+    oauth_access_token_keys: SecretStr = SecretStr("dev-only-oauth-access-token-key-1")
+    # RSA private keys (PEM, comma separated) signing ID tokens RS256; a `dev-only-` phrase
+    # derives a development key. The first signs, all are published.
+    oauth_id_token_keys: SecretStr = SecretStr("dev-only-oauth-id-token-key-1")
+    access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    oauth_id_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    oauth_refresh_family_ttl_s: int = Field(default=30 * 86_400, ge=3600, le=90 * 86_400)
+    oauth_code_ttl_s: int = Field(default=60, ge=5, le=60)
+    # Codes, families and refresh tokens are each split over this many collections (FerretDB's
+    # `_id` finds slow down with collection size); fixed for a deployment's life.
+    oauth_collection_shards: int = Field(default=64, ge=1, le=256)
+    # Consent's events (revoked and invalidated consents end their token families).
+    consent_events_topic: str = Field(default=CONSENT_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    consent_events_group: str = Field(
+        default="auth.consent-events", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
+    # Services allowed to call `/internal/v1/access-tokens/resolve`, each with its published
+    # keys, e.g. {"sound": {"jwks_url": "https://sound/.well-known/jwks.json"}}; their tokens'
+    # `aud` must be `service_token_audience`. No callers: every call is refused (401).
+    service_callers: dict[str, CallerKeys] = Field(default_factory=dict)
+    service_token_audience: str = Field(default="auth", min_length=1, max_length=200)
+
     @property
     def development(self) -> bool:
         """Whether this is a development deployment (dev endpoints and secrets allowed)."""
@@ -119,11 +159,16 @@ class AuthSettings(ServiceSettings):
                 raise ValueError(
                     f"{name} must be a secret of at least {MIN_SECRET_CHARS} characters"
                 )
-        if any(
-            part.strip().startswith(DEV_SECRET_PREFIX)
-            for part in self.user_token_keys.get_secret_value().split(",")
-        ):
-            raise ValueError("user_token_keys still has a development key")
+        for name in ("user_token_keys", "oauth_access_token_keys", "oauth_id_token_keys"):
+            setting: SecretStr = getattr(self, name)
+            if any(
+                part.strip().startswith(DEV_SECRET_PREFIX)
+                for part in setting.get_secret_value().split(",")
+            ):
+                raise ValueError(f"{name} still has a development key")
+        for caller, where in self.service_callers.items():
+            if where.jwks_url:
+                check_key_url(where.jwks_url, development=False, name=f"{caller} jwks_url")
         return self._production_only()
 
     def _production_only(self) -> Self:

@@ -14,9 +14,12 @@ from shared import app as service
 TITLE = "Login Kit: phone OTP login, pairwise ids, OAuth 2.0 server and data API"
 
 
-def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    """FastAPI app whose lifespan starts and stops the broker, database client and loops."""
-    container = bootstrap(settings)
+def create_app(
+    settings: AuthSettings | None = None, *, container: Container | None = None
+) -> FastAPI:
+    """FastAPI app whose lifespan starts and stops the broker, database client and loops
+    (`container`: one built by `bootstrap` with a test's fakes of the OAuth ports)."""
+    container = container or bootstrap(settings)
     consumers.register(container)
     router = http.routers(development=container.settings.development)
     return service.service_app(name="auth", summary=TITLE, container=container, router=router)

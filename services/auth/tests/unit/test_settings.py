@@ -8,12 +8,23 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
 from auth.config import AuthSettings
 from auth.main import create_app
 
 SECRET = "s" * 40
+RSA_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    .decode()
+)
 PRODUCTION: dict[str, Any] = {
     "environment": "production",
     "issuer": "https://auth.example.com",
@@ -21,6 +32,8 @@ PRODUCTION: dict[str, Any] = {
     "otp_key": SECRET + "otp",
     "pairwise_secret": SECRET + "pairwise",
     "user_token_keys": base64.b64encode(os.urandom(32)).decode(),
+    "oauth_access_token_keys": base64.b64encode(os.urandom(32)).decode(),
+    "oauth_id_token_keys": RSA_PEM,
     "sms_sender": "twilio",
     "twilio_account_sid": "AC" + "f" * 32,
     "twilio_auth_token": "token",
@@ -42,6 +55,10 @@ def test_a_complete_production_configuration_is_accepted() -> None:
         ({"otp_key": "dev-only-otp-key"}, "otp_key"),
         ({"pairwise_secret": "dev-only-pairwise-secret"}, "pairwise_secret"),
         ({"user_token_keys": "dev-only-user-token-key-1"}, "user_token_keys"),
+        ({"oauth_access_token_keys": "dev-only-oauth-access-token-key-1"}, "development"),
+        ({"oauth_id_token_keys": f"{RSA_PEM},dev-only-x"}, "oauth_id_token_keys"),
+        ({"oauth_code_ttl_s": 61}, "oauth_code_ttl_s"),
+        ({"service_callers": {"sound": {"jwks_url": "http://sound/jwks"}}}, "https"),
         ({"sms_sender": "development"}, "development only"),
         ({"session_cookie_secure": False}, "Secure"),
         ({"issuer": "http://127.0.0.1:8001"}, "issuer"),

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.entrypoints import http_apps, http_login, http_pages, http_profiles
+from auth.entrypoints import (
+    http_apps,
+    http_discovery,
+    http_login,
+    http_oauth,
+    http_pages,
+    http_profiles,
+    http_resolve,
+)
 
 router = APIRouter()
 router.include_router(http_login.router)
 router.include_router(http_pages.router)
 router.include_router(http_profiles.router)
 router.include_router(http_apps.router)
+router.include_router(http_oauth.router)  # OAuth token side (issue 17, H1)
+router.include_router(http_discovery.router)
+router.include_router(http_resolve.router)
 
 
 def routers(*, development: bool) -> APIRouter:
