@@ -1,12 +1,28 @@
-"""A fake of the TransferRecorder port for the token side's tests (never for the broker)."""
+"""Fakes of the TransferRecorder and ConsentCheck ports for the token tests (never the broker)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
-from auth.domain.grants import ConsentAnswer, Grant
+from oauth_fakes import FakeConsentCheck
+
+from auth.domain.grants import ConsentAnswer, ConsentUnavailable, Grant
 from auth.service.oauth_ports import TransferNotRecorded
+
+
+class FlakyConsentCheck(FakeConsentCheck):
+    """FakeConsentCheck that can also be away: `unavailable = True` raises ConsentUnavailable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unavailable = False
+
+    async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> ConsentAnswer:
+        """The set answer, or ConsentUnavailable while `unavailable`."""
+        if self.unavailable:
+            raise ConsentUnavailable("the fake consent service is away")
+        return await super().check(user_key=user_key, app_id=app_id, scopes=scopes)
 
 
 @dataclass(frozen=True)

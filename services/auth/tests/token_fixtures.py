@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from oauth_fakes import FakeConsentCheck
 from pymongo import AsyncMongoClient
-from token_fakes import FakeTransferRecorder
+from token_fakes import FakeTransferRecorder, FlakyConsentCheck
 from token_testing import TokenHarness, register_apps
 
 from auth.bootstrap import bootstrap
@@ -24,7 +23,7 @@ async def tokens(
 ) -> AsyncIterator[TokenHarness]:
     """A fresh auth (own database, 4 OAuth shards) and two apps: one confidential, one public."""
     settings = auth_settings(servers, oauth_collection_shards=4)
-    consent, transfers = FakeConsentCheck(), FakeTransferRecorder()
+    consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
     container = bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_app(container=container)
     async with (

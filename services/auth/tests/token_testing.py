@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 from apps_testing import app_body, new_developer
-from oauth_fakes import FakeConsentCheck
-from token_fakes import FakeTransferRecorder
+from token_fakes import FakeTransferRecorder, FlakyConsentCheck
 
 from auth.domain.grants import ConsentAnswer, Grant
 from auth.domain.pkce import s256
@@ -28,7 +27,7 @@ class TokenHarness:
     """Auth on the real servers, its fakes, and one confidential and one public app."""
 
     auth: AuthHarness
-    consent: FakeConsentCheck
+    consent: FlakyConsentCheck
     transfers: FakeTransferRecorder
     client_id: str
     secret: str
@@ -96,6 +95,21 @@ class TokenHarness:
         """A fresh token response (200 asserted) for a grant (a new one by default)."""
         code, verifier = await self.code(grant or self.grant())
         response = await self.redeem(code, verifier)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def public_tokens(self) -> dict[str, Any]:
+        """A fresh token response (200 asserted) of the public app (PKCE and client_id)."""
+        code, verifier = await self.code(self.grant(client_id=self.public_id))
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+            "client_id": self.public_id,
+        }
+        response = await self.post("/oauth/token", form)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
