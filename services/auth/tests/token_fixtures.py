@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 from token_fakes import FakeTransferRecorder, FlakyConsentCheck
-from token_testing import TokenHarness, register_apps
+from token_testing import CALLERS, TokenHarness, register_apps
 
 from auth.bootstrap import bootstrap
 from auth.main import create_app
 from auth_testing import ISSUER, AuthHarness, auth_settings
 from kits_testing import Servers
+from shared.topics import DOMAIN_PARTITIONS
 
 
 @pytest.fixture
 async def tokens(
-    servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    make_topic: Callable[..., Awaitable[str]],
+    unique: Callable[[str], str],
 ) -> AsyncIterator[TokenHarness]:
-    """A fresh auth (own database, 4 OAuth shards) and two apps: one confidential, one public."""
-    settings = auth_settings(servers, oauth_collection_shards=4)
+    """A fresh auth (own database, 4 OAuth shards, a consent-events topic of its own) and two
+    apps: one confidential, one public."""
+    topic = await make_topic(unique("t-auth-consent-events"), partitions=DOMAIN_PARTITIONS)
+    settings = auth_settings(
+        servers, oauth_collection_shards=4, consent_events_topic=topic, service_callers=CALLERS
+    )
     consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
     container = bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_app(container=container)

@@ -4,13 +4,17 @@ grants, codes, and token requests made the way a client library makes them."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 from apps_testing import app_body, new_developer
+from joserfc import jwt
+from joserfc.jwk import OKPKey
 from token_fakes import FakeTransferRecorder, FlakyConsentCheck
 
 from auth.domain.grants import ConsentAnswer, Grant
@@ -20,6 +24,16 @@ from auth_testing import AuthHarness
 REDIRECT = "https://tunes.example/callback"
 SCOPES = ("openid", "user.info.basic", "video.list")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SOUND_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-sound-service-key"})
+CALLERS = {"sound": {"jwks": json.dumps({"keys": [SOUND_KEY.as_dict(private=False)]})}}
+
+
+def service_token(caller: str = "sound", *, key: OKPKey = SOUND_KEY, **claims: Any) -> str:
+    """A service token as sound signs it (`shared/service_tokens.py`)."""
+    now = int(time.time())
+    payload = {"iss": caller, "sub": caller, "aud": "auth", "iat": now, "exp": now + 60}
+    header = {"alg": "Ed25519", "typ": "kits-service+jwt", "kid": key.kid}
+    return jwt.encode(header, {**payload, **claims}, key, algorithms=["Ed25519"])
 
 
 @dataclass
