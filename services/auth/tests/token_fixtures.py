@@ -34,11 +34,12 @@ async def tokens(
     consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
     container = bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER) as client,
+        httpx.AsyncClient(transport=transport, base_url=ISSUER) as client,
     ):
         harness = AuthHarness(container=container, http=client)
         client_id, secret, public_id = await register_apps(harness)
-        yield TokenHarness(harness, consent, transfers, client_id, secret, public_id)
+        yield TokenHarness(harness, consent, transfers, client_id, secret, public_id, transport)
     await mongo_client.drop_database(settings.database_name)

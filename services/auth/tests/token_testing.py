@@ -46,6 +46,7 @@ class TokenHarness:
     client_id: str
     secret: str
     public_id: str
+    transport: httpx.ASGITransport  # the app's, for clients other than `http`
 
     @property
     def http(self) -> httpx.AsyncClient:
