@@ -11,6 +11,8 @@ done in code, and the sweeps delete what has expired (no TTL indexes on FerretDB
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import time
@@ -20,6 +22,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 
 from auth.domain.grants import Grant
 from auth.service.token_ports import (
@@ -71,7 +74,15 @@ def _grant(doc: dict[str, Any]) -> Grant:
 
 
 async def create_oauth_indexes(db: AsyncDatabase[Document], *, shards: int = SHARDS) -> None:
-    """The index of families by consent (read by the consent-events consumer only)."""
+    """Every shard collection (created up front: FerretDB creates a table on a collection's
+    first insert, tens of ms a request would otherwise pay), and the index of families by
+    consent (read by the consent-events consumer only)."""
+    present = set(await db.list_collection_names())
+    for kind in KINDS:
+        for n in range(shards):
+            if f"{kind}_{n:02x}" not in present:
+                with contextlib.suppress(CollectionInvalid):  # another instance made it
+                    await db.create_collection(f"{kind}_{n:02x}")
     for n in range(shards):
         await db[f"{BY_CONSENT}_{n:02x}"].create_index("consent")
 
@@ -123,13 +134,23 @@ class MongoOAuthStore:
             "expires_at": family.expires_at,
             "sweep_at": _at(family.expires_at),
         }
-        if not await insert_once(self._c(FAMILIES, family.family_id), doc):
-            raise FamilyExists(family.family_id)
         key = consent_key(
             user_key=grant.user_key, app_id=grant.client_id, consent_id=grant.consent_id
         )
         link = {"_id": family.family_id, "consent": key, "sweep_at": _at(family.expires_at)}
-        await insert_once(self._c(BY_CONSENT, key), link)
+        # Both at once (a link whose family never came, from a losing redemption, is skipped
+        # by the consumer and swept); if the link fails, the error stops the release, so a
+        # family without its link never has tokens out.
+        linked, created = await asyncio.gather(
+            insert_once(self._c(BY_CONSENT, key), link),
+            insert_once(self._c(FAMILIES, family.family_id), doc),
+            return_exceptions=True,
+        )
+        for outcome in (created, linked):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if not created:
+            raise FamilyExists(family.family_id)
 
     async def get_family(self, family_id: str) -> Family | None:
         """The family by id, or None."""

@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import PyMongoError
 
 from auth.domain import oauth_errors as oe
 from auth.domain.apps import App
@@ -22,7 +26,7 @@ from auth.domain.pkce import verifier_matches
 from auth.domain.token_rules import OPENID, narrowed, new_secret_token, sha256_hex
 from auth.service.oauth_ports import ConsentCheck, TransferNotRecorded, TransferRecorder
 from auth.service.revocation import Revocations
-from auth.service.token_kit import TokenKit, consent_scopes, with_scopes
+from auth.service.token_kit import Minted, TokenKit, consent_scopes, with_scopes
 from auth.service.token_ports import Family, FamilyExists, StoredRefresh, TokenUsed
 from shared.events import auth, make_event
 from shared.kafka.publisher import DurablePublisher, PublishFailed
@@ -93,9 +97,10 @@ class TokenService:
                 family.family_id, reason="refresh_reuse", strict=False
             )
             raise oe.invalid_grant("code already used; the tokens it issued are revoked") from None
-        return await self._release(
-            Release(family, stored.grant.scopes, "authorization_code", answer), request_id
-        )
+        refresh = new_secret_token(REFRESH_PREFIX)
+        release = Release(family, stored.grant.scopes, "authorization_code", answer)
+        storing = self._store_refresh(refresh, family=family, scopes=stored.grant.scopes)
+        return await self._release(release, request_id, refresh=refresh, storing=storing)
 
     async def refresh(
         self, *, client: App, token: str, scope: tuple[str, ...] | None, request_id: str
@@ -119,12 +124,20 @@ class TokenService:
             if exc.error == "invalid_grant":  # the consent ended: so does the family
                 await self._revocations.revoke(family, reason="consent_revoked", strict=False)
             raise
-        try:
-            await store.claim_refresh(stored.token_hash, expires_at=family.expires_at)
-        except TokenUsed:
+        refresh = new_secret_token(REFRESH_PREFIX)
+        claimed, stored_new = await asyncio.gather(
+            store.claim_refresh(stored.token_hash, expires_at=family.expires_at),
+            self._store_refresh(refresh, family=family, scopes=scopes),
+            return_exceptions=True,
+        )
+        if isinstance(claimed, TokenUsed):  # the new token, stored at once, is never shown
             await self._revocations.revoke(family, reason="refresh_reuse", strict=False)
             raise oe.invalid_grant("refresh token reused; its family is revoked") from None
-        return await self._release(Release(family, scopes, "refresh_token", answer), request_id)
+        for outcome in (claimed, stored_new):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        release = Release(family, scopes, "refresh_token", answer)
+        return await self._release(release, request_id, refresh=refresh)
 
     async def _check(self, grant: Grant, scopes: tuple[str, ...]) -> ConsentAnswer:
         try:
@@ -137,16 +150,50 @@ class TokenService:
             raise oe.invalid_grant(f"no consent covers this any more ({answer.reason})")
         return answer
 
-    async def _release(self, release: Release, request_id: str) -> bytes:
+    async def _store_refresh(self, token: str, *, family: Family, scopes: tuple[str, ...]) -> None:
+        stored = StoredRefresh(
+            sha256_hex(token), family.family_id, family.grant.client_id, scopes, self._kit.clock()
+        )
+        await self._kit.store.put_refresh(stored, expires_at=family.expires_at)
+
+    async def _release(
+        self,
+        release: Release,
+        request_id: str,
+        *,
+        refresh: str,
+        storing: Coroutine[Any, Any, None] | None = None,
+    ) -> bytes:
+        body, fields, access = self._answer(release, refresh=refresh)
+        grant = with_scopes(release.family.grant, release.scopes)
+        record = self._transfers.record(
+            grant=grant,
+            consent=release.consent,
+            scopes_used=release.scopes,
+            fields_released=fields,
+            body=body,
+            request_id=request_id,
+        )
+        issued = _issued(grant, access, grant_type=release.grant_type)
+        publish = self._publisher.publish(make_event(issued, source=self._source))
+        # The family is claimed, so the record, the event and the refresh token's storage
+        # run together; the bytes leave only when all three are done.
+        steps: list[Coroutine[Any, Any, Any]] = [record, publish, *([storing] if storing else [])]
+        outcomes = await asyncio.gather(*steps, return_exceptions=True)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed:
+            await self._kit.store.revoke_family(release.family.family_id, now=self._kit.clock())
+            expected = (TransferNotRecorded, PublishFailed, TimeoutError, PyMongoError)
+            if not all(isinstance(f, expected) for f in failed):
+                raise failed[0]
+            log.warning("token response withheld: %s", ", ".join(type(f).__name__ for f in failed))
+            raise oe.temporarily_unavailable("the release could not be recorded; try again")
+        return body
+
+    def _answer(self, release: Release, *, refresh: str) -> tuple[bytes, tuple[str, ...], Minted]:
+        """The token response's exact bytes, the fields it releases, and its access token."""
         family, scopes = release.family, release.scopes
         now = int(self._kit.clock())
-        refresh = new_secret_token(REFRESH_PREFIX)
-        await self._kit.store.put_refresh(
-            StoredRefresh(
-                sha256_hex(refresh), family.family_id, family.grant.client_id, scopes, now
-            ),
-            expires_at=family.expires_at,
-        )
         access = self._kit.mint_access(family=family, scopes=scopes, now=now)
         grant = with_scopes(family.grant, scopes)
         answer: dict[str, object] = {
@@ -162,35 +209,17 @@ class TokenService:
         if OPENID in scopes:
             answer["id_token"] = self._kit.mint_id_token(grant=grant, now=now)
             fields += ID_TOKEN_FIELDS
-        body = json.dumps(answer, separators=(",", ":")).encode()
-        issued = auth.TokenIssued(
-            user_key=grant.user_key,
-            token_id=access.token_id,
-            app_id=grant.client_id,
-            pairwise_subject=grant.pairwise_subject,
-            consent_id=grant.consent_id,
-            scopes=scopes,
-            grant_type="authorization_code"
-            if release.grant_type == "authorization_code"
-            else "refresh_token",
-            expires_at=datetime.fromtimestamp(access.expires_at, UTC),
-        )
-        record = self._transfers.record(
-            grant=grant,
-            consent=release.consent,
-            scopes_used=scopes,
-            fields_released=fields,
-            body=body,
-            request_id=request_id,
-        )
-        publish = self._publisher.publish(make_event(issued, source=self._source))
-        outcomes = await asyncio.gather(record, publish, return_exceptions=True)
-        failed = [o for o in outcomes if isinstance(o, BaseException)]
-        if failed:
-            await self._kit.store.revoke_family(family.family_id, now=self._kit.clock())
-            expected = (TransferNotRecorded, PublishFailed, TimeoutError)
-            if not all(isinstance(f, expected) for f in failed):
-                raise failed[0]
-            log.warning("token response withheld: %s", ", ".join(type(f).__name__ for f in failed))
-            raise oe.temporarily_unavailable("the release could not be recorded; try again")
-        return body
+        return json.dumps(answer, separators=(",", ":")).encode(), fields, access
+
+
+def _issued(grant: Grant, access: Minted, *, grant_type: str) -> auth.TokenIssued:
+    return auth.TokenIssued(
+        user_key=grant.user_key,
+        token_id=access.token_id,
+        app_id=grant.client_id,
+        pairwise_subject=grant.pairwise_subject,
+        consent_id=grant.consent_id,
+        scopes=grant.scopes,
+        grant_type="refresh_token" if grant_type == "refresh_token" else "authorization_code",
+        expires_at=datetime.fromtimestamp(access.expires_at, UTC),
+    )
