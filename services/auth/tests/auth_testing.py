@@ -28,6 +28,7 @@ def auth_settings(servers: Servers, **overrides: Any) -> AuthSettings:
         "publish_deadline_s": 10.0,
         # a group of the test's own: never the deployment's committed offsets
         "consent_events_group": f"t-auth-consent-{uuid.uuid4().hex[:10]}",
+        "oauth_collection_shards": 4,  # each shard is a collection a fresh database creates
     }
     values.update(overrides)
     return AuthSettings(**values)

@@ -28,9 +28,7 @@ async def tokens(
     """A fresh auth (own database, 4 OAuth shards, a consent-events topic of its own) and two
     apps: one confidential, one public."""
     topic = await make_topic(unique("t-auth-consent-events"), partitions=DOMAIN_PARTITIONS)
-    settings = auth_settings(
-        servers, oauth_collection_shards=4, consent_events_topic=topic, service_callers=CALLERS
-    )
+    settings = auth_settings(servers, consent_events_topic=topic, service_callers=CALLERS)
     consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
     container = bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_app(container=container)
