@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from auth.adapters.http_consent import HttpConsentCheck
+from auth.adapters.jose_service_tokens import ServiceTokenSigner
 from auth.adapters.jose_user_tokens import UserTokenSigner
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
 from auth.adapters.mongo_login import (
@@ -60,6 +62,8 @@ class Container:
     profiles: Profiles
     sms: DevSmsSender | TwilioSmsSender
     apps: AppRegistry
+    service_tokens: ServiceTokenSigner  # OAuth authorize (H2): auth's calls to other services
+    consent_check: HttpConsentCheck  # OAuth authorize (H2): the ConsentCheck port
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -83,6 +87,7 @@ class Container:
                 await task
         self.tasks = []
         await self.sms.aclose()
+        await self.consent_check.aclose()
         await self.runtime.stop()
 
     @property
@@ -103,6 +108,7 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     profiles = Profiles(store=profile_store(db), development=settings.development)
     sms = build_sms_sender(settings)
     login = _phone_login(settings, runtime, sms=sms, sessions=sessions, slots=slots)
+    service_tokens = ServiceTokenSigner(seeds=settings.user_token_keys.get_secret_value())
     accounts = Accounts(
         lookups=lookups,
         sessions=session_store,
@@ -127,6 +133,12 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
         profiles=profiles,
         sms=sms,
         apps=_app_registry(settings, runtime),
+        service_tokens=service_tokens,
+        consent_check=HttpConsentCheck(
+            base_url=settings.consent_check_url,
+            tokens=service_tokens,
+            timeout_s=settings.consent_timeout_s,
+        ),
     )
 
 
