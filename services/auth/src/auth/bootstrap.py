@@ -7,9 +7,11 @@ import contextlib
 from dataclasses import dataclass, field
 
 from auth.adapters.http_consent import HttpConsentCheck
+from auth.adapters.jose_consent_handover import ChallengeJws, VerdictJws
 from auth.adapters.jose_service_tokens import ServiceTokenSigner
 from auth.adapters.jose_user_tokens import UserTokenSigner
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
+from auth.adapters.mongo_flows import MongoFlows
 from auth.adapters.mongo_login import (
     MongoChallenges,
     MongoLookups,
@@ -25,8 +27,11 @@ from auth.config import AuthSettings
 from auth.domain.identity import LookupKeys
 from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
+from auth.service.authorize import Authorize
+from auth.service.consent_callback import ConsentCallback
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
+from auth.service.oauth_ports import AuthorizationCodes
 from auth.service.profiles import Profiles
 from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
@@ -64,6 +69,8 @@ class Container:
     apps: AppRegistry
     service_tokens: ServiceTokenSigner  # OAuth authorize (H2): auth's calls to other services
     consent_check: HttpConsentCheck  # OAuth authorize (H2): the ConsentCheck port
+    authorize: Authorize  # OAuth authorize (H2): GET /oauth/authorize
+    consent_callback: ConsentCallback  # OAuth authorize (H2): GET /oauth/consent/callback
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -96,8 +103,20 @@ class Container:
         return self.sms if isinstance(self.sms, DevSmsSender) else None
 
 
-def bootstrap(settings: AuthSettings | None = None) -> Container:
-    """Build (without connecting) everything the auth service needs."""
+class CodesNotWired:
+    """OAuth authorize (H2): stands in for the codes store (H1's) until it is merged; every
+    issue fails, so the client gets `temporarily_unavailable`, never a code."""
+
+    async def issue(self, *, grant: object, redirect_uri: str, code_challenge: str) -> str:
+        """Refuse: no codes store is wired."""
+        raise RuntimeError("no authorization-code store is wired")
+
+
+def bootstrap(
+    settings: AuthSettings | None = None, *, oauth_codes: AuthorizationCodes | None = None
+) -> Container:
+    """Build (without connecting) everything the auth service needs (`oauth_codes`: the codes
+    store the authorize flow issues into; a test passes a fake)."""
     settings = settings or AuthSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
@@ -109,6 +128,20 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
     sms = build_sms_sender(settings)
     login = _phone_login(settings, runtime, sms=sms, sessions=sessions, slots=slots)
     service_tokens = ServiceTokenSigner(seeds=settings.user_token_keys.get_secret_value())
+    apps = _app_registry(settings, runtime)
+    consent_check = HttpConsentCheck(
+        base_url=settings.consent_check_url,
+        tokens=service_tokens,
+        timeout_s=settings.consent_timeout_s,
+    )
+    authorize = _authorize(
+        settings,
+        runtime,
+        apps=apps,
+        sessions=sessions,
+        consent_check=consent_check,
+        codes=oauth_codes or CodesNotWired(),
+    )
     accounts = Accounts(
         lookups=lookups,
         sessions=session_store,
@@ -129,16 +162,56 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
             audience=settings.user_token_audience,
             ttl_s=settings.user_token_ttl_s,
         ),
-        sweeper=Sweeper(sweeps=(slots.sweep, MongoChallenges(db).sweep, session_store.sweep)),
+        sweeper=Sweeper(
+            sweeps=(
+                slots.sweep,
+                MongoChallenges(db).sweep,
+                session_store.sweep,
+                MongoFlows(db).sweep,
+            )
+        ),
         profiles=profiles,
         sms=sms,
-        apps=_app_registry(settings, runtime),
+        apps=apps,
         service_tokens=service_tokens,
-        consent_check=HttpConsentCheck(
-            base_url=settings.consent_check_url,
-            tokens=service_tokens,
-            timeout_s=settings.consent_timeout_s,
+        consent_check=consent_check,
+        authorize=authorize,
+        consent_callback=ConsentCallback(
+            authorize=authorize,
+            verdicts=VerdictJws(
+                consent_issuer=settings.consent_issuer,
+                audience=settings.issuer,
+                jwks=settings.consent_jwks,
+                jwks_url="" if settings.consent_jwks else settings.consent_jwks_url,
+                development=settings.development,
+            ),
         ),
+    )
+
+
+def _authorize(
+    settings: AuthSettings,
+    runtime: Runtime,
+    *,
+    apps: AppRegistry,
+    sessions: Sessions,
+    consent_check: HttpConsentCheck,
+    codes: AuthorizationCodes,
+) -> Authorize:
+    """OAuth authorize (H2): the authorization endpoint's use case."""
+    return Authorize(
+        apps=apps,
+        sessions=sessions,
+        consent=consent_check,
+        codes=codes,
+        flows=MongoFlows(runtime.db),
+        challenges=ChallengeJws(
+            seeds=settings.user_token_keys.get_secret_value(), issuer=settings.issuer
+        ),
+        issuer=settings.issuer,
+        consent_url=settings.consent_url,
+        pairwise_secret=settings.pairwise_secret.get_secret_value().encode(),
+        challenge_ttl_s=settings.consent_challenge_ttl_s,
     )
 
 
