@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -117,9 +118,11 @@ def _b64(part: str) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def live_consent(servers: Servers, **overrides: Any) -> AsyncIterator[LiveConsent]:
-    """Run consent on a free port until the block ends (its topics the test's own), then drop
-    its database. `overrides` are consent settings (e.g. `service_callers`)."""
+async def live_consent(
+    servers: Servers, *, sock: socket.socket | None = None, **overrides: Any
+) -> AsyncIterator[LiveConsent]:
+    """Run consent on a free port (or `sock`'s) until the block ends (its topics the test's
+    own), then drop its database. `overrides` are consent settings (e.g. `service_callers`)."""
     suffix = uuid.uuid4().hex[:8]
     events, auth_topic = f"t-consent-events-{suffix}", f"t-auth-events-{suffix}"
     specs = [TopicSpec(name, DOMAIN_PARTITIONS, 3_600_000, "test") for name in (events, auth_topic)]
@@ -139,7 +142,7 @@ async def live_consent(servers: Servers, **overrides: Any) -> AsyncIterator[Live
     await broker.start()
     try:
         app = create_app(settings, deletions=FakeDeletionRequester())
-        async with live_server(app) as url:
+        async with live_server(app, sock=sock) as url:
             yield LiveConsent(
                 url=url,
                 settings=settings,
