@@ -9,102 +9,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from html import unescape
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from apps_testing import EventsSince, app_body, bearer
 from authorize_testing import pkce
-from consent_live import LiveConsent, live_consent
-from oauth_fakes import FakeAuthorizationCodes
-from pymongo import AsyncMongoClient
+from oauth_stack import Stack, oauth_stack
 
-from auth.bootstrap import bootstrap
-from auth.config import AuthSettings
-from auth.main import create_app
-from auth_testing import auth_settings, log_in, random_number
-from kits_browser import free_socket, live_server
+from auth_testing import log_in, random_number
 from kits_testing import Servers
 
 pytestmark = pytest.mark.integration
 REDIRECT = "https://tunes.example/callback"
 
 
-@dataclass
-class Stack:
-    auth: str
-    consent: LiveConsent
-    settings: AuthSettings
-    codes: FakeAuthorizationCodes
-    client_id: str
-
-
-async def new_developer_key(settings: AuthSettings) -> str:
-    """A developer account made through auth's own service (as `auth-admin` does)."""
-    helper = bootstrap(settings)
-    try:
-        _, key = await helper.apps.developers.create(name="Flow Dev")
-    finally:
-        await helper.consent_check.aclose()
-        await helper.runtime.client.close()
-    return key
-
-
-async def register_app(stack_auth: str, settings: AuthSettings, consent: LiveConsent) -> str:
-    """Register an app over auth's HTTP API, and hand auth's registration event to consent."""
-    since = await EventsSince(settings.kafka_bootstrap_servers).mark()
-    body = app_body(redirect_uris=[REDIRECT], allowed_scopes=["user.info.basic", "video.list"])
-    async with httpx.AsyncClient(base_url=stack_auth, timeout=30) as http:
-        answer = await http.post(
-            "/v1/apps", json=body, headers=bearer(await new_developer_key(settings))
-        )
-    assert answer.status_code == 201, answer.text
-    client_id: str = answer.json()["app"]["client_id"]
-    (event,) = await since.read(client_id, until=lambda found: len(found) >= 1, settle_s=0.2)
-    await consent.forward(value=event.to_bytes(), key=event.key())
-    await consent.until_app(client_id)
-    return client_id
-
-
 @pytest.fixture(scope="module")
 async def stack(servers: Servers) -> AsyncIterator[Stack]:
-    auth_sock, consent_sock = free_socket(), free_socket()
-    auth_url = f"http://127.0.0.1:{auth_sock.getsockname()[1]}"
-    consent_url = f"http://127.0.0.1:{consent_sock.getsockname()[1]}"
-    auth_jwks = f"{auth_url}/.well-known/jwks.json"
-    settings = auth_settings(
-        servers,
-        issuer=auth_url,
-        consent_url=consent_url,
-        consent_issuer=consent_url,
-        consent_jwks_url=f"{consent_url}/.well-known/jwks.json",
-        # An HTTP client on plain http sends no Secure cookie (browsers make an exception for
-        # loopback; see the README): development allows this.
-        session_cookie_secure=False,
-    )
-    codes = FakeAuthorizationCodes()
-    async with live_consent(
-        servers,
-        sock=consent_sock,
-        issuer=consent_url,
-        service_callers={"auth": {"jwks_url": auth_jwks}},
-        user_token_issuer=auth_url,
-        user_token_jwks="",
-        user_token_jwks_url=auth_jwks,
-        auth_callback_urls=f"{auth_url}/oauth/consent/callback",
-    ) as consent:
-        try:
-            async with live_server(create_app(settings, oauth_codes=codes), sock=auth_sock) as url:
-                assert url == auth_url
-                client_id = await register_app(url, settings, consent)
-                yield Stack(url, consent, settings, codes, client_id)
-        finally:
-            client: AsyncMongoClient[dict[str, Any]]
-            async with AsyncMongoClient(servers.mongodb_url) as client:
-                await client.drop_database(settings.database_name)
+    # An HTTP client on plain http sends no Secure cookie (browsers make an exception for
+    # loopback; see the auth README): development allows non-Secure cookies.
+    async with oauth_stack(servers, redirect_uris=(REDIRECT,), secure_cookies=False) as made:
+        yield made
 
 
 class Browser:
