@@ -246,3 +246,20 @@ async def test_bad_params_for_a_real_app_over_http_are_never_a_500(live: Live) -
             if answer.status_code == 303:
                 location = answer.headers["location"]
                 assert location.startswith((REDIRECT, f"{CONSENT}/consent?", "/login?"))
+
+
+async def test_a_forged_callback_does_not_end_the_browsers_flow(live: Live) -> None:
+    claims, _ = await start_flow(live)
+    from joserfc.jwk import OKPKey
+
+    forger = OKPKey.generate_key("Ed25519", parameters={"kid": "test-consent-key"})
+    forged = await live.http.get(
+        "/oauth/consent/callback",
+        params={"verdict": verdict(claims, key=forger), "state": claims["state"]},
+    )
+    assert forged.status_code == 400
+    assert "set-cookie" not in forged.headers
+    real = await live.http.get(
+        "/oauth/consent/callback", params={"verdict": verdict(claims), "state": claims["state"]}
+    )
+    assert "code" in query_of(real)

@@ -442,3 +442,23 @@ async def test_bad_input_never_raises_only_pages_or_redirects(
         assert outcome.location.startswith(
             (REDIRECT, APP.redirect_uris[1], "/login", f"{CONSENT}/consent?", APP.redirect_uris[2])
         )
+
+
+async def test_storage_away_after_the_redirect_uri_is_known_is_temporarily_unavailable(
+    flows: Flows,
+) -> None:
+    class Away:
+        async def resolve(self, token: str) -> None:
+            raise ConnectionError("database away")
+
+        async def add(self, flow: object) -> None:
+            raise ConnectionError("database away")
+
+    flows.authorize.sessions = Away()
+    answer = answer_of(await ask(flows, request_params(state="s")))
+    assert (answer["error"], answer["state"]) == ("temporarily_unavailable", "s")
+    fresh = in_memory()
+    fresh.authorize.flows = Away()  # type: ignore[assignment]
+    answer = answer_of(await ask(fresh, request_params(state="t")))
+    assert (answer["error"], answer["state"]) == ("temporarily_unavailable", "t")
+    assert fresh.codes.issued == {}

@@ -101,9 +101,16 @@ async def test_rfc6749_4_1_2_1_deny_is_access_denied_with_state_and_iss(flows: F
 async def test_a_forged_verdict_gets_an_error_page(flows: Flows) -> None:
     s = await start(flows)
     forger = OKPKey.generate_key("Ed25519", parameters={"kid": "test-consent-key"})
-    assert page_of(await s.back(verdict(s.claims, key=forger))).status == 400
+    shown = page_of(await s.back(verdict(s.claims, key=forger)))
+    assert shown.status == 400
     nothing_issued(flows)
-    assert len(flows.flows.flows) == 1  # the real answer may still come
+    # The real answer may still come: the flow and the browser's flow cookie stay.
+    assert len(flows.flows.flows) == 1
+    assert not shown.end_flow
+    real = await s.back(verdict(s.claims))
+    assert isinstance(real, Redirect)
+    assert real.end_flow
+    assert "code" in answer_of(real)
 
 
 async def test_an_expired_verdict_gets_an_error_page(flows: Flows) -> None:
@@ -137,7 +144,9 @@ async def test_a_reused_verdict_gets_an_error_page(flows: Flows) -> None:
     s = await start(flows)
     token = verdict(s.claims)
     assert isinstance(await s.back(token), Redirect)
-    assert page_of(await s.back(token)).status == 410
+    again = page_of(await s.back(token))
+    assert again.status == 410
+    assert again.end_flow  # that flow is over: its cookie goes
     assert len(flows.codes.issued) == 1
 
 
@@ -182,3 +191,16 @@ async def test_a_malformed_callback_gets_an_error_page(
         verdict=token, state=state, cookie_nonce="n", session_token=""
     )
     assert page_of(outcome).status == 400
+
+
+async def test_storage_away_at_the_callback_is_a_503_page_and_nothing_issued(flows: Flows) -> None:
+    s = await start(flows)
+
+    async def away(flow_id: str) -> None:
+        raise ConnectionError("database away")
+
+    flows.flows.get = away  # type: ignore[method-assign]
+    shown = await s.back(verdict(s.claims))
+    assert not isinstance(shown, Redirect)
+    assert shown.status == 503
+    nothing_issued(flows)

@@ -43,11 +43,13 @@ _SEE_OTHER = {"description": "to the login page, the consent screen or the app's
 
 def _page(outcome: ErrorPage) -> HTMLResponse:
     response = HTMLResponse(pages.oauth_error_page(message=outcome.message), outcome.status)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     return response
 
 
-def _respond(c: Deps, outcome: Outcome, *, clear_flow: bool = False) -> Response:
+def _respond(c: Deps, outcome: Outcome) -> Response:
     response: Response
     if isinstance(outcome, ErrorPage):
         response = _page(outcome)
@@ -63,7 +65,7 @@ def _respond(c: Deps, outcome: Outcome, *, clear_flow: bool = False) -> Response
                 samesite="lax",
                 path="/",
             )
-    if clear_flow:
+    if outcome.end_flow:
         response.delete_cookie(
             c.settings.flow_cookie, path="/", secure=c.settings.session_cookie_secure
         )
@@ -118,4 +120,4 @@ async def consent_callback(c: Deps, request: Request) -> Response:
         cookie_nonce=request.cookies.get(c.settings.flow_cookie),
         session_token=request.cookies.get(c.settings.session_cookie, ""),
     )
-    return _respond(c, outcome, clear_flow=True)
+    return _respond(c, outcome)

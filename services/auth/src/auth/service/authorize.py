@@ -46,18 +46,21 @@ LOGIN_PROMPTS = frozenset({"login", "select_account"})
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
-    """A 303 to `location`; `flow_nonce`, when set, goes in the flow cookie."""
+    """A 303 to `location`; `flow_nonce`, when set, goes in the flow cookie; `end_flow`: the
+    browser's flow is over (clear its cookie)."""
 
     location: str
     flow_nonce: str | None = None
+    end_flow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorPage:
-    """An HTML error page for the user (no redirect)."""
+    """An HTML error page for the user (no redirect); `end_flow` as for Redirect."""
 
     status: int
     message: str
+    end_flow: bool = False
 
 
 Outcome = Redirect | ErrorPage
@@ -105,7 +108,13 @@ class Authorize:
     async def _for_user(
         self, request: AuthorizeRequest, *, app: App, session_token: str, here: str
     ) -> Outcome:
-        session = await self.sessions.resolve(session_token)
+        try:
+            session = await self.sessions.resolve(session_token)
+        except Exception:
+            log.exception("sessions unreadable", extra={"client_id": app.client_id})
+            raise RequestRefused(
+                "temporarily_unavailable", "try again in a moment", state=request.state
+            ) from None
         if session is None or request.prompt & LOGIN_PROMPTS:
             if "none" in request.prompt:
                 raise RequestRefused("login_required", "no user is logged in", state=request.state)

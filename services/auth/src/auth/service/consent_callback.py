@@ -43,16 +43,21 @@ class ConsentCallback:
                 raise VerdictRefused(409, "this consent answer was already used")
         except VerdictRefused as exc:
             log.info("consent answer refused: %s", exc, extra={"status": exc.status})
-            return ErrorPage(exc.status, str(exc))
+            # The flow cookie is cleared only once the flow is gone or over: a forged or
+            # misdirected request must not end the real flow of the browser it was sent to.
+            return ErrorPage(exc.status, str(exc), end_flow=exc.status in (409, 410))
+        except Exception:
+            log.exception("consent answer not processed")
+            return ErrorPage(503, "this sign-in cannot be finished just now; try again")
         request = flow.request
         if not read.allowed:
             denied = RequestRefused(
                 "access_denied", "the user did not allow it", state=request.state
             )
-            return Redirect(error_redirect(request.redirect_uri, denied, issuer=self.issuer))
-        return Redirect(
-            await self.authorize.issue(request, grant=_grant(flow, read, auth_time=auth_time))
-        )
+            location = error_redirect(request.redirect_uri, denied, issuer=self.issuer)
+            return Redirect(location, end_flow=True)
+        grant = _grant(flow, read, auth_time=auth_time)
+        return Redirect(await self.authorize.issue(request, grant=grant), end_flow=True)
 
     @property
     def issuer(self) -> str:
