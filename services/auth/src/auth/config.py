@@ -89,6 +89,9 @@ class AuthSettings(ServiceSettings):
     consent_challenge_ttl_s: int = Field(default=120, ge=10, le=300)
     # The cookie holding the nonce a challenge is bound to (consent reads the same name).
     flow_cookie: str = Field(default="kits_flow", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # Empty: a host-only cookie (auth and consent on one host; ports do not matter). Where they
+    # are served on sibling hosts, their parent domain (e.g. `kits.example`).
+    flow_cookie_domain: str = Field(default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
 
     @property
     def development(self) -> bool:

@@ -64,10 +64,14 @@ def _respond(c: Deps, outcome: Outcome) -> Response:
                 httponly=True,
                 samesite="lax",
                 path="/",
+                domain=c.settings.flow_cookie_domain or None,
             )
     if outcome.end_flow:
         response.delete_cookie(
-            c.settings.flow_cookie, path="/", secure=c.settings.session_cookie_secure
+            c.settings.flow_cookie,
+            path="/",
+            domain=c.settings.flow_cookie_domain or None,
+            secure=c.settings.session_cookie_secure,
         )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # codes and challenges are in URLs

@@ -27,7 +27,7 @@ from auth.domain.authorize_rules import (
     parse_request,
 )
 from auth.domain.consent_flow import Flow, nonce_hash, purpose_of
-from auth.domain.grants import ConsentUnavailable, Grant
+from auth.domain.grants import ConsentAnswer, ConsentUnavailable, Grant
 from auth.domain.identity import pairwise_subject
 from auth.service.authorize_ports import (
     AppReader,
@@ -128,22 +128,28 @@ class Authorize:
                 "temporarily_unavailable", "consent cannot be checked now", state=request.state
             ) from None
         if answer.allowed and "consent" not in request.prompt:
-            grant = Grant(
-                client_id=app.client_id,
-                user_key=session.user_key,
-                pairwise_subject=self._pairwise(session.user_key, app.client_id),
-                scopes=request.scopes,
-                consent_id=answer.consent_id or "",
-                consent_version=answer.version or 0,
-                terms_version=answer.terms_version or "",
-                purpose=purpose_of(app.name),
-                auth_time=int(session.created_at),
-                nonce=request.nonce,
-            )
+            grant = self._covered(request, app=app, session=session, answer=answer)
             return Redirect(await self.issue(request, grant=grant))
         if "none" in request.prompt:
             raise RequestRefused("consent_required", "the user must consent", state=request.state)
         return await self._hand_over(request, app=app, session=session)
+
+    def _covered(
+        self, request: AuthorizeRequest, *, app: App, session: Session, answer: ConsentAnswer
+    ) -> Grant:
+        """The grant an active consent (the check's answer) covers."""
+        return Grant(
+            client_id=app.client_id,
+            user_key=session.user_key,
+            pairwise_subject=self._pairwise(session.user_key, app.client_id),
+            scopes=request.scopes,
+            consent_id=answer.consent_id or "",
+            consent_version=answer.version or 0,
+            terms_version=answer.terms_version or "",
+            purpose=purpose_of(app.name),
+            auth_time=int(session.created_at),
+            nonce=request.nonce,
+        )
 
     async def issue(self, request: AuthorizeRequest, *, grant: Grant) -> str:
         """Issue the code and build the success redirect (or a `temporarily_unavailable`)."""
