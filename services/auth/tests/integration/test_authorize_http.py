@@ -263,3 +263,20 @@ async def test_a_forged_callback_does_not_end_the_browsers_flow(live: Live) -> N
         "/oauth/consent/callback", params={"verdict": verdict(claims), "state": claims["state"]}
     )
     assert "code" in query_of(real)
+
+
+async def test_oidc_3_1_2_1_the_request_may_be_a_form_post(live: Live) -> None:
+    live.consent.answers[(live.user_key, live.client_id)] = ConsentAnswer(
+        True, "covered", consent_id="cn_p", version=1, terms_version="2026-01"
+    )
+    query = query_of(await live.http.post("/oauth/authorize", data=live.params(state="posted")))
+    assert (query["state"], query["iss"]) == ("posted", ISSUER)
+    assert query["code"] in live.codes.issued
+    live.http.cookies.clear()
+    to_login = await live.http.post("/oauth/authorize", data=live.params())
+    next_url = parse_qs(urlsplit(to_login.headers["location"]).query)["next"][0]
+    assert next_url.startswith("/oauth/authorize?response_type=code&client_id=")
+    bad = await live.http.post(
+        "/oauth/authorize", content=b"\xff\xfe", headers={"content-type": "text/plain"}
+    )
+    assert bad.status_code == 400  # no client named: the error page

@@ -5,6 +5,7 @@ a 303 or an HTML error page."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -92,6 +93,39 @@ async def authorize(c: Deps, request: Request) -> Response:
         params=request.query_params.multi_items(),
         session_token=request.cookies.get(c.settings.session_cookie, ""),
         here=f"{request.url.path}?{query}" if query else request.url.path,
+    )
+    return _respond(c, outcome)
+
+
+@router.post(
+    "/oauth/authorize",
+    response_class=Response,
+    status_code=status.HTTP_303_SEE_OTHER,
+    responses={303: _SEE_OTHER, 400: _PAGE},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {p["name"]: p["schema"] for p in _AUTHORIZE_PARAMS},
+                    }
+                }
+            }
+        }
+    },
+)
+async def authorize_form(c: Deps, request: Request) -> Response:
+    """The same request as a form post (OIDC Core 3.1.2.1: GET and POST are supported)."""
+    params: list[tuple[str, str]] = []
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = await request.form(max_files=0, max_fields=100)
+        params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    outcome = await c.authorize.authorize(
+        params=params,
+        session_token=request.cookies.get(c.settings.session_cookie, ""),
+        # After a login the browser comes back by GET, with the same parameters.
+        here=f"{request.url.path}?{urlencode(params)}",
     )
     return _respond(c, outcome)
 
