@@ -9,6 +9,7 @@ processes from the uv environment, each polled on /health/ready; pid files and l
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -62,7 +63,24 @@ def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
     else:
         env.setdefault(f"{prefix}_USER_TOKEN_ISSUER", auth_url)
         env.setdefault(f"{prefix}_USER_TOKEN_JWKS_URL", f"{auth_url}/.well-known/jwks.json")
+    consent_hand_over(service, env, auth_url=auth_url)
     return env
+
+
+def consent_hand_over(service: str, env: dict[str, str], *, auth_url: str) -> None:
+    """Auth's OAuth flow and consent find each other (auth README "OAuth 2.0: authorize"):
+    auth sends browsers to consent's screen, calls its check with service tokens and verifies
+    its verdicts; consent trusts auth's JWKS for those tokens and returns to auth's callback."""
+    consent_url = env.get("CONSENT_ISSUER") or f"http://127.0.0.1:{port_of('consent')}"
+    if service == "auth":
+        env.setdefault("AUTH_CONSENT_URL", consent_url)
+        env.setdefault("AUTH_CONSENT_ISSUER", consent_url)
+        env.setdefault("AUTH_CONSENT_JWKS_URL", f"{consent_url}/.well-known/jwks.json")
+    elif service == "consent":
+        env.setdefault("CONSENT_ISSUER", consent_url)
+        callers = {"auth": {"jwks_url": f"{auth_url}/.well-known/jwks.json"}}
+        env.setdefault("CONSENT_SERVICE_CALLERS", json.dumps(callers))
+        env.setdefault("CONSENT_AUTH_CALLBACK_URLS", f"{auth_url}/oauth/consent/callback")
 
 
 def alive(pid_file: Path) -> int | None:

@@ -67,10 +67,15 @@ def free_socket(host: str = "127.0.0.1") -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def live_server(
-    app: Any, *, lifespan: Literal["on", "off"] = "on", timeout_s: float = 30.0
+    app: Any,
+    *,
+    lifespan: Literal["on", "off"] = "on",
+    timeout_s: float = 30.0,
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[str]:
-    """Serve an ASGI app over real HTTP on 127.0.0.1 (its lifespan too); yield its base URL."""
-    sock = free_socket()
+    """Serve an ASGI app over real HTTP on 127.0.0.1 (its lifespan too); yield its base URL.
+    `sock`: a socket from `free_socket()` when the app must know its URL before it starts."""
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)

@@ -331,3 +331,26 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
     }
     assert {".git", ".venv", ".local"} <= patterns
     assert any("__pycache__" in p for p in patterns)
+
+
+def test_auth_and_consent_are_wired_for_the_oauth_hand_over(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both services accept the compose environment, and each names the other as it must:
+    auth's callback is consent's allowed return, consent trusts auth's JWKS for auth's service
+    tokens, and auth verifies verdicts from consent's issuer and keys."""
+    from auth.config import AuthSettings
+    from consent.config import ConsentSettings
+
+    for name in ("auth", "consent"):
+        for key, value in service(project, name)["environment"].items():
+            monkeypatch.setenv(key, value)
+    auth, consent = AuthSettings(), ConsentSettings()
+    assert f"{auth.issuer}/oauth/consent/callback" in consent.callback_urls
+    assert consent.service_callers["auth"].jwks_url == "http://auth:8001/.well-known/jwks.json"
+    assert consent.user_token_issuer == auth.issuer
+    assert auth.consent_issuer == consent.issuer
+    assert auth.consent_url == consent.issuer  # the browser reaches the screen there
+    assert auth.consent_check_url == "http://consent:8002"
+    assert auth.consent_jwks_url == "http://consent:8002/.well-known/jwks.json"
+    assert auth.flow_cookie == consent.flow_cookie

@@ -64,6 +64,7 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
         a_real_login_opens_the_audit_report(
             auth=PORTS["auth"], audit=PORTS["audit"], phone=seeded[0]
         )
+        consent_trusts_auths_service_tokens(consent=PORTS["consent"])
     finally:
         down = stack("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -117,6 +118,21 @@ def a_real_login_opens_the_audit_report(*, auth: int, audit: int, phone: str) ->
     real = key_from_seed("dev-only-user-token-key-1")
     expired = _token(real, sub=session["user_key"], iss=base, age_s=3600)
     assert _report_status(audit, expired) == 401
+
+
+def consent_trusts_auths_service_tokens(*, consent: int) -> None:
+    """The stack configures consent with auth's JWKS as its caller `auth` (the OAuth flow's
+    consent check): a token signed with auth's (development) key is accepted, a forged one not."""
+    from auth.adapters.jose_service_tokens import ServiceTokenSigner
+
+    body = {"user_key": "uk_stack", "app_id": "app_stack", "scopes": ["video.list"]}
+    url = f"http://127.0.0.1:{consent}/v1/checks"
+    signer = ServiceTokenSigner(seeds="dev-only-user-token-key-1")
+    answer, _ = _post(url, body, headers=signer.bearer("consent"))
+    assert answer["allowed"] is False
+    forged = ServiceTokenSigner(seeds="dev-only-forged-key")
+    with pytest.raises(urllib.error.HTTPError, match="401"):
+        _post(url, body, headers=forged.bearer("consent"))
 
 
 def _token(key: OKPKey, *, sub: str, iss: str, age_s: int = 0) -> str:

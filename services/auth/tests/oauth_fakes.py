@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from auth.domain.grants import ConsentAnswer
+import secrets
+
+from auth.domain.grants import ConsentAnswer, Grant
 
 
 class FakeConsentCheck:
@@ -16,3 +18,17 @@ class FakeConsentCheck:
         """The answer the test set for (user, app), else `no_consent`."""
         self.calls.append((user_key, app_id, scopes))
         return self.answers.get((user_key, app_id), ConsentAnswer(False, "no_consent"))
+
+
+class FakeAuthorizationCodes:
+    """OAuth authorize (H2): an in-memory AuthorizationCodes; keeps what each code was issued
+    for (the real store is H1's)."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, tuple[Grant, str, str]] = {}
+
+    async def issue(self, *, grant: Grant, redirect_uri: str, code_challenge: str) -> str:
+        """A new random code bound to the grant, redirect URI and challenge."""
+        code = secrets.token_urlsafe(32)
+        self.issued[code] = (grant, redirect_uri, code_challenge)
+        return code

@@ -6,9 +6,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from auth.adapters.http_consent import HttpConsentCheck
+from auth.adapters.jose_consent_handover import ChallengeJws, VerdictJws
 from auth.adapters.jose_oauth import Ed25519Codec, Rs256Signer
+from auth.adapters.jose_service_tokens import ServiceTokenSigner
 from auth.adapters.jose_user_tokens import UserTokenSigner
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
+from auth.adapters.mongo_flows import MongoFlows
 from auth.adapters.mongo_login import (
     MongoChallenges,
     MongoLookups,
@@ -27,10 +31,12 @@ from auth.domain.token_rules import Lifetimes
 from auth.service.access import LiveTokens
 from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
+from auth.service.authorize import Authorize
+from auth.service.consent_callback import ConsentCallback
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
 from auth.service.oauth_codes import OAuthCodes
-from auth.service.oauth_ports import ConsentCheck, TransferRecorder
+from auth.service.oauth_ports import AuthorizationCodes, ConsentCheck, TransferRecorder
 from auth.service.oauth_unwired import UnwiredConsentCheck, UnwiredTransfers
 from auth.service.profiles import Profiles
 from auth.service.revocation import Revocations
@@ -72,9 +78,12 @@ class Container:
     profiles: Profiles
     sms: DevSmsSender | TwilioSmsSender
     apps: AppRegistry
-    # OAuth server, token side (issue 17, H1); consent_check (H2) and transfers (H3) are
-    # fail-closed stand-ins until their adapters are wired.
+    # OAuth server, token side (issue 17, H1): codes, families, tokens, the ports they use.
     oauth: OAuthTokenSide
+    service_tokens: ServiceTokenSigner  # auth's calls to other services
+    consent_check: ConsentCheck  # the consent service's check (HTTP), fail closed
+    authorize: Authorize  # GET /oauth/authorize
+    consent_callback: ConsentCallback  # GET /oauth/consent/callback
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -99,6 +108,9 @@ class Container:
                 await task
         self.tasks = []
         await self.sms.aclose()
+        close = getattr(self.consent_check, "aclose", None)  # the HTTP adapter's pool
+        if close is not None:
+            await close()
         await self.runtime.stop()
 
     @property
@@ -185,9 +197,10 @@ def bootstrap(
     *,
     consent_check: ConsentCheck | None = None,
     transfers: TransferRecorder | None = None,
+    oauth_codes: AuthorizationCodes | None = None,
 ) -> Container:
     """Build (without connecting) everything the auth service needs (`consent_check`,
-    `transfers`: the OAuth ports' adapters, fakes in tests)."""
+    `transfers`, `oauth_codes`: the OAuth ports' adapters, fakes in tests)."""
     settings = settings or AuthSettings()
     runtime = Runtime.build(settings)
     declare_publications(runtime.broker, PUBLISHES)
@@ -198,6 +211,22 @@ def bootstrap(
     profiles = Profiles(store=profile_store(db), development=settings.development)
     sms = build_sms_sender(settings)
     login = _phone_login(settings, runtime, sms=sms, sessions=sessions, slots=slots)
+    service_tokens = ServiceTokenSigner(seeds=settings.user_token_keys.get_secret_value())
+    apps = _app_registry(settings, runtime)
+    consent_check = consent_check or HttpConsentCheck(
+        base_url=settings.consent_check_url,
+        tokens=service_tokens,
+        timeout_s=settings.consent_timeout_s,
+    )
+    oauth = build_oauth_tokens(settings, runtime, consent_check=consent_check, transfers=transfers)
+    authorize = _authorize(
+        settings,
+        runtime,
+        apps=apps,
+        sessions=sessions,
+        consent_check=consent_check,
+        codes=oauth_codes or oauth.codes,
+    )
     accounts = Accounts(
         lookups=lookups,
         sessions=session_store,
@@ -206,7 +235,6 @@ def bootstrap(
         source=SOURCE,
         erasers=[profiles.delete_user],
     )
-    oauth = build_oauth_tokens(settings, runtime, consent_check=consent_check, transfers=transfers)
     return Container(
         settings=settings,
         runtime=runtime,
@@ -225,12 +253,52 @@ def bootstrap(
                 MongoChallenges(db).sweep,
                 session_store.sweep,
                 MongoOAuthStore(db, shards=settings.oauth_collection_shards).sweep,
+                MongoFlows(db).sweep,
             )
         ),
         profiles=profiles,
         sms=sms,
-        apps=_app_registry(settings, runtime),
+        apps=apps,
         oauth=oauth,
+        service_tokens=service_tokens,
+        consent_check=consent_check,
+        authorize=authorize,
+        consent_callback=ConsentCallback(
+            authorize=authorize,
+            verdicts=VerdictJws(
+                consent_issuer=settings.consent_issuer,
+                audience=settings.issuer,
+                jwks=settings.consent_jwks,
+                jwks_url="" if settings.consent_jwks else settings.consent_jwks_url,
+                development=settings.development,
+            ),
+        ),
+    )
+
+
+def _authorize(
+    settings: AuthSettings,
+    runtime: Runtime,
+    *,
+    apps: AppRegistry,
+    sessions: Sessions,
+    consent_check: ConsentCheck,
+    codes: AuthorizationCodes,
+) -> Authorize:
+    """OAuth authorize (H2): the authorization endpoint's use case."""
+    return Authorize(
+        apps=apps,
+        sessions=sessions,
+        consent=consent_check,
+        codes=codes,
+        flows=MongoFlows(runtime.db),
+        challenges=ChallengeJws(
+            seeds=settings.user_token_keys.get_secret_value(), issuer=settings.issuer
+        ),
+        issuer=settings.issuer,
+        consent_url=settings.consent_url,
+        pairwise_secret=settings.pairwise_secret.get_secret_value().encode(),
+        challenge_ttl_s=settings.consent_challenge_ttl_s,
     )
 
 

@@ -110,6 +110,27 @@ class AuthSettings(ServiceSettings):
     # `aud` must be `service_token_audience`. No callers: every call is refused (401).
     service_callers: dict[str, CallerKeys] = Field(default_factory=dict)
     service_token_audience: str = Field(default="auth", min_length=1, max_length=200)
+    # --- OAuth authorize (H2): the authorization endpoint and the consent hand-over ---
+    # Consent's public base URL: the browser is sent to `{consent_url}/consent?challenge=…`.
+    consent_url: str = Field(default="http://127.0.0.1:8002", min_length=1, max_length=500)
+    # Where auth itself calls consent's check (`POST …/v1/checks`); empty: `consent_url`. Differs
+    # only where the browser and auth reach consent by different names (compose: `consent:8002`).
+    consent_api_url: str = Field(default="", max_length=500)
+    # Consent's verdict keys: its JWKS URL, or the JWKS inline (tests); and its verdicts' `iss`.
+    consent_jwks_url: str = Field(
+        default="http://127.0.0.1:8002/.well-known/jwks.json", max_length=500
+    )
+    consent_jwks: str = Field(default="", max_length=100_000)
+    consent_issuer: str = Field(default="http://127.0.0.1:8002", min_length=1, max_length=500)
+    # The whole check call (connect, send, answer) must end within this; then fail closed.
+    consent_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # Lifetime of a consent challenge and of the flow it belongs to (consent allows <= 300 s).
+    consent_challenge_ttl_s: int = Field(default=120, ge=10, le=300)
+    # The cookie holding the nonce a challenge is bound to (consent reads the same name).
+    flow_cookie: str = Field(default="kits_flow", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # Empty: a host-only cookie (auth and consent on one host; ports do not matter). Where they
+    # are served on sibling hosts, their parent domain (e.g. `kits.example`).
+    flow_cookie_domain: str = Field(default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
 
     @property
     def development(self) -> bool:
@@ -170,6 +191,22 @@ class AuthSettings(ServiceSettings):
             if where.jwks_url:
                 check_key_url(where.jwks_url, development=False, name=f"{caller} jwks_url")
         return self._production_only()
+
+    @model_validator(mode="after")
+    def _consent_is_reachable(self) -> Self:
+        # OAuth authorize (H2): https outside development (loopback http in development).
+        development = self.development
+        for name in ("consent_url", "consent_api_url", "consent_issuer"):
+            if value := getattr(self, name):
+                check_key_url(value, development=development, name=name)
+        if not self.consent_jwks:
+            check_key_url(self.consent_jwks_url, development=development, name="consent_jwks_url")
+        return self
+
+    @property
+    def consent_check_url(self) -> str:
+        """Where auth calls consent's check (README "OAuth 2.0: authorize")."""
+        return (self.consent_api_url or self.consent_url).rstrip("/")
 
     def _production_only(self) -> Self:
         if self.sms_sender == "development":

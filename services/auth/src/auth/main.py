@@ -9,17 +9,22 @@ from fastapi import FastAPI
 from auth.bootstrap import Container, bootstrap
 from auth.config import AuthSettings
 from auth.entrypoints import consumers, http
+from auth.service.oauth_ports import AuthorizationCodes
 from shared import app as service
 
 TITLE = "Login Kit: phone OTP login, pairwise ids, OAuth 2.0 server and data API"
 
 
 def create_app(
-    settings: AuthSettings | None = None, *, container: Container | None = None
+    settings: AuthSettings | None = None,
+    *,
+    container: Container | None = None,
+    oauth_codes: AuthorizationCodes | None = None,
 ) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker, database client and loops
-    (`container`: one built by `bootstrap` with a test's fakes of the OAuth ports)."""
-    container = container or bootstrap(settings)
+    (`container`: one built by `bootstrap` with a test's fakes of the OAuth ports;
+    `oauth_codes`: a test's codes store for the authorize flow)."""
+    container = container or bootstrap(settings, oauth_codes=oauth_codes)
     consumers.register(container)
     router = http.routers(development=container.settings.development)
     return service.service_app(name="auth", summary=TITLE, container=container, router=router)

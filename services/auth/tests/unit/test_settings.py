@@ -40,6 +40,9 @@ PRODUCTION: dict[str, Any] = {
     "twilio_from": "+15005550006",
     "mongodb_url": "mongodb://127.0.0.1:1/",
     "kafka_bootstrap_servers": "127.0.0.1:1",
+    "consent_url": "https://consent.example.com",
+    "consent_jwks_url": "https://consent.example.com/.well-known/jwks.json",
+    "consent_issuer": "https://consent.example.com",
 }
 
 
@@ -66,6 +69,10 @@ def test_a_complete_production_configuration_is_accepted() -> None:
         ({"lookup_key_id": "lk9"}, "not in lookup_keys"),
         ({"lookup_keys": "no-equals-sign"}, "id=secret"),
         ({"start_limits_number": "60"}, "seconds:count"),
+        ({"consent_url": "http://127.0.0.1:8002"}, "consent_url"),
+        ({"consent_api_url": "http://consent.internal:8002"}, "consent_api_url"),
+        ({"consent_jwks_url": "http://127.0.0.1:8002/.well-known/jwks.json"}, "consent_jwks_url"),
+        ({"consent_issuer": "http://127.0.0.1:8002"}, "consent_issuer"),
     ],
 )
 def test_production_refuses_development_defaults_and_bad_values(

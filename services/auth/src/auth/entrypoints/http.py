@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from auth.entrypoints import (
     http_apps,
+    http_authorize,
     http_discovery,
     http_login,
     http_oauth,
@@ -22,6 +23,7 @@ router.include_router(http_apps.router)
 router.include_router(http_oauth.router)  # OAuth token side (issue 17, H1)
 router.include_router(http_discovery.router)
 router.include_router(http_resolve.router)
+router.include_router(http_authorize.router)  # OAuth authorize (H2)
 
 
 def routers(*, development: bool) -> APIRouter:

@@ -35,13 +35,26 @@ def safe_next(value: str) -> str:
     return "/login/done"
 
 
+# The code step's form posts to this origin, but its answer redirects on to `next`, which in an
+# OAuth flow redirects to the consent screen or the app's redirect URI; Chromium applies
+# `form-action` to every hop of that chain (measured: `'self'` alone stopped the flow at the
+# consent screen's origin), so that one page allows any http(s) target, as consent's screen does.
+FORM_ACTION_SELF = "form-action 'self'"
+FORM_ACTION_REDIRECTS = "form-action 'self' https: http:"
+
+
 def _html(
-    body: str, *, status_code: int = 200, csrf: str | None = None, secure: bool = True
+    body: str,
+    *,
+    status_code: int = 200,
+    csrf: str | None = None,
+    secure: bool = True,
+    form_action: str = FORM_ACTION_SELF,
 ) -> HTMLResponse:
     response = HTMLResponse(body, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        f"default-src 'none'; style-src 'unsafe-inline'; {form_action}; frame-ancestors 'none'"
     )
     if csrf is not None:
         response.set_cookie(
@@ -83,7 +96,8 @@ async def login_phone(
     except (InvalidPhone, RateLimited, SmsFailed) as exc:
         page = pages.phone_page(csrf=csrf, next_url=next_url, error=_say(exc))
         return _as_refused(page, exc)
-    return _html(pages.code_page(csrf=csrf, next_url=next_url, challenge=sent.challenge))
+    page = pages.code_page(csrf=csrf, next_url=next_url, challenge=sent.challenge)
+    return _html(page, form_action=FORM_ACTION_REDIRECTS)
 
 
 @router.post("/login/code", response_class=HTMLResponse)
@@ -103,7 +117,7 @@ async def login_code(
         logged_in = await c.login.verify(challenge=challenge, code=code)
     except (LoginFailed, RateLimited, PublishFailed) as exc:
         page = pages.code_page(csrf=csrf, next_url=next_url, challenge=challenge, error=_say(exc))
-        return _as_refused(page, exc)
+        return _as_refused(page, exc, form_action=FORM_ACTION_REDIRECTS)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, c, logged_in)
     return response
@@ -141,10 +155,10 @@ def _expired_form(c: Deps, next_url: str) -> Response:
     )
 
 
-def _as_refused(page: str, exc: Exception) -> HTMLResponse:
+def _as_refused(page: str, exc: Exception, *, form_action: str = FORM_ACTION_SELF) -> HTMLResponse:
     """The page with the JSON API's status and headers for the same refusal (`refused`)."""
     answer = refused(exc)
-    response = _html(page, status_code=answer.status_code)
+    response = _html(page, status_code=answer.status_code, form_action=form_action)
     response.headers.update(answer.headers or {})
     return response
 

@@ -83,3 +83,14 @@ def done_page(*, user_hint: str) -> str:
         body=f"<p>{escape(user_hint)}</p>"
         + '<form method="post" action="/logout"><button type="submit">Log out</button></form>',
     )
+
+
+def oauth_error_page(*, message: str) -> str:
+    """OAuth authorize (H2): why an app's sign-in request cannot go on (no redirect back)."""
+    sentence = message[:1].upper() + message[1:]
+    return _page(
+        title="This sign-in cannot continue",
+        body=f'<p class="error" role="alert" id="error">{escape(sentence)}.</p>'
+        + '<p class="hint">Go back to the app and start again. If this keeps happening, the '
+        + "app may be misconfigured: tell its developer.</p>",
+    )
