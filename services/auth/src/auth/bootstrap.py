@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from auth.adapters.jose_user_tokens import UserTokenSigner
+from auth.adapters.kafka_transfers import KafkaTransfers
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
 from auth.adapters.mongo_login import (
     MongoChallenges,
@@ -19,12 +20,15 @@ from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
 from auth.adapters.mongo_slots import MongoSlots
 from auth.adapters.sms_dev import DevSmsSender
 from auth.adapters.sms_twilio import TwilioSmsSender
+from auth.adapters.unwired import UnwiredAccessTokens, UnwiredConsentCheck
 from auth.config import AuthSettings
 from auth.domain.identity import LookupKeys
 from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
+from auth.service.data_api import DataApi
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
+from auth.service.oauth_ports import AccessTokens, ConsentCheck, TransferRecorder
 from auth.service.profiles import Profiles
 from auth.service.seed import DemoSeeder
 from auth.service.sessions import Sessions
@@ -60,6 +64,11 @@ class Container:
     profiles: Profiles
     sms: DevSmsSender | TwilioSmsSender
     apps: AppRegistry
+    # The Login Kit data API and transfers (H3). `access_tokens` (H1) and `consent_check` (H2)
+    # are fail-closed stand-ins here until their adapters are merged.
+    transfers: TransferRecorder
+    access_tokens: AccessTokens = field(default_factory=UnwiredAccessTokens)
+    consent_check: ConsentCheck = field(default_factory=UnwiredConsentCheck)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -84,6 +93,17 @@ class Container:
         self.tasks = []
         await self.sms.aclose()
         await self.runtime.stop()
+
+    @property
+    def data_api(self) -> DataApi:
+        """The data requests' handlers, on the container's current ports."""
+        return DataApi(
+            access_tokens=self.access_tokens,
+            consent_check=self.consent_check,
+            transfers=self.transfers,
+            profiles=self.profiles,
+            issuer=self.settings.issuer,
+        )
 
     @property
     def dev_sms(self) -> DevSmsSender | None:
@@ -127,6 +147,14 @@ def bootstrap(settings: AuthSettings | None = None) -> Container:
         profiles=profiles,
         sms=sms,
         apps=_app_registry(settings, runtime),
+        transfers=build_transfers(settings, runtime),
+    )
+
+
+def build_transfers(settings: AuthSettings, runtime: Runtime) -> KafkaTransfers:
+    """The transfer recorder on the runtime's durable publisher (acks=all, the deadline)."""
+    return KafkaTransfers(
+        publisher=runtime.publisher, source=SOURCE, topic=settings.transfers_topic
     )
 
 

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from auth.domain.limits import Window, parse_windows
 from shared.settings import DEV_SECRET_PREFIX, DEV_USER_TOKEN_ISSUER, ServiceSettings, check_key_url
+from shared.topics import TRANSFER_EVENTS
 
 MIN_SECRET_CHARS = 32
 
@@ -70,6 +71,10 @@ class AuthSettings(ServiceSettings):
     apps_max_attempts: int = Field(default=25, ge=1, le=100)
     apps_claim_lease_s: float = Field(default=60.0, ge=1, le=3600)
     apps_max_per_developer: int = Field(default=100, ge=1, le=1000)
+
+    # The Login Kit data API and transfers (H3): the topic of `transfer.recorded.v1` (tests and
+    # the bench use their own); the record's deadline is `publish_deadline_s`.
+    transfers_topic: str = Field(default=TRANSFER_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
 
     @property
     def development(self) -> bool:
