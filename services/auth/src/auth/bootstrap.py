@@ -16,7 +16,7 @@ from auth.adapters.mongo_login import (
     MongoUsers,
     create_login_indexes,
 )
-from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
+from auth.adapters.mongo_profiles import profile_store
 from auth.adapters.mongo_slots import MongoSlots
 from auth.adapters.sms_dev import DevSmsSender
 from auth.adapters.sms_twilio import TwilioSmsSender
@@ -74,7 +74,6 @@ class Container:
     async def prepare(self) -> None:
         """Create the indexes deletion and the sweeps use."""
         await create_login_indexes(self.runtime.db)
-        await create_profile_indexes(self.runtime.db)
         await create_app_indexes(self.runtime.db)
 
     async def start(self) -> None:
