@@ -119,6 +119,7 @@ BAD_INFO = [
     ("?fields=%3Cscript%3E", "a field name is not one of"),
     ("?fields=" + "a" * 1001, "longer than 1000"),
     ("?fields=" + ",".join(["open_id"] * 21), "more than 20"),
+    ("?fields=open_id&fields=display_name", "more than once"),
 ]
 
 
@@ -220,3 +221,14 @@ async def test_userinfo_errors_follow_rfc_6750(data: DataHarness) -> None:
     assert "revoked" in revoked.json()["error_description"]
     assert await data.published() == 0
     assert all(json.loads(a.content) for a in (forged, narrow, in_query, twice, revoked))
+
+
+async def test_two_authorization_headers_are_refused_even_if_one_is_valid(
+    data: DataHarness,
+) -> None:
+    token = data.token("user.info.basic")
+    twice = [("Authorization", f"Bearer {token}"), ("Authorization", "Bearer other")]
+    answer = await data.http.get(f"{INFO}?fields=open_id", headers=twice)
+    assert answer.status_code == 401
+    assert envelope_error(answer)["code"] == "access_token_invalid"
+    assert await data.published() == 0

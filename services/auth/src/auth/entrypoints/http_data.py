@@ -39,14 +39,25 @@ Produce = Callable[[], Awaitable[bytes]]
 
 def bearer(request: Request) -> str | None:
     """The token of an `Authorization: Bearer` header; None without one ("" when malformed)."""
-    header = request.headers.get("authorization")
-    if header is None:
+    headers = request.headers.getlist("authorization")
+    if not headers:
         return None
+    if len(headers) > 1:
+        return ""  # two credentials: which one would be meant is not ours to guess
+    header = headers[0]
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         return ""
     return token
+
+
+def fields_param(request: Request) -> str | None:
+    """The one `fields` query parameter; a second one is refused, not silently preferred."""
+    given = request.query_params.getlist("fields")
+    if len(given) > 1:
+        raise DataRefused("invalid_params", "fields is given more than once; send one list")
+    return given[0] if given else None
 
 
 @router.get("/v2/user/info/", summary="User info (Login Kit v2)")
@@ -57,7 +68,7 @@ async def user_info(request: Request, c: Deps) -> Response:
 
     async def produce() -> bytes:
         return await c.data_api.user_info(
-            token=bearer(request) or "", fields=request.query_params.get("fields"), log_id=log_id
+            token=bearer(request) or "", fields=fields_param(request), log_id=log_id
         )
 
     return await _login_kit(produce, log_id=log_id, route="user.info")
@@ -73,7 +84,7 @@ async def video_list(request: Request, c: Deps) -> Response:
     async def produce() -> bytes:
         return await c.data_api.video_list(
             token=bearer(request) or "",
-            fields=request.query_params.get("fields"),
+            fields=fields_param(request),
             body=body,
             log_id=log_id,
         )
