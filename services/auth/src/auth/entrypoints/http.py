@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from auth.entrypoints import http_apps, http_data, http_login, http_pages, http_profiles
 
 router = APIRouter()
+router.include_router(http_data.router)  # first: the Login Kit's hot path, matched soonest
 router.include_router(http_login.router)
 router.include_router(http_pages.router)
 router.include_router(http_profiles.router)
 router.include_router(http_apps.router)
-router.include_router(http_data.router)
 
 
 def routers(*, development: bool) -> APIRouter:
