@@ -1,4 +1,5 @@
-"""`uv run python -m bench`: foundation, audit, auth and consent figures on the real servers.
+"""`uv run python -m bench`: foundation, audit, auth, Login Kit data and consent figures on the
+real servers.
 
 Needs KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (`eval "$(python3 scripts/servers.py env)"`).
 Exits 0 when every target is met and every check holds, 1 otherwise.
@@ -23,6 +24,7 @@ from bench import (
     audit_ingest,
     audit_latency,
     audit_reports,
+    auth_data,
     auth_login,
     consent,
     foundation,
@@ -42,7 +44,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="N (default 100000)")
     parser.add_argument(
-        "--only", choices=("foundation", "audit", "auth", "consent"), help="run one area"
+        "--only",
+        choices=("foundation", "audit", "auth", "auth-data", "consent"),
+        help="run one area",
     )
     parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_EVENTS}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="also write JSON here")
@@ -204,7 +208,7 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
         wire.extend(make_wire(args.events))
 
     try:
-        if args.only not in ("auth", "consent"):
+        if args.only not in ("auth", "auth-data", "consent"):
             await timed(results, "generate events", generate)
         if args.only in (None, "foundation"):
             await timed(
@@ -216,6 +220,8 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
             await audit(env, results, wire, args, topics[0] if topics else None)
         if args.only in (None, "auth"):
             await timed(results, "C1 login", lambda: auth_login.run_login(env, results))
+        if args.only in (None, "auth-data"):
+            await timed(results, "E1 Login Kit data", lambda: auth_data.run_data(env, results))
         if args.only in (None, "consent"):
             await timed(results, "D consent", lambda: consent.run_consent(env, results))
     finally:

@@ -39,7 +39,7 @@ async def new_developer_key(settings: AuthSettings) -> str:
     try:
         _, key = await helper.apps.developers.create(name="Flow Dev")
     finally:
-        await helper.consent_check.aclose()
+        await helper.consent_check.aclose()  # type: ignore[attr-defined]  # the HTTP adapter
         await helper.runtime.client.close()
     return key
 

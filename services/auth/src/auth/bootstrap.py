@@ -11,6 +11,7 @@ from auth.adapters.jose_consent_handover import ChallengeJws, VerdictJws
 from auth.adapters.jose_oauth import Ed25519Codec, Rs256Signer
 from auth.adapters.jose_service_tokens import ServiceTokenSigner
 from auth.adapters.jose_user_tokens import UserTokenSigner
+from auth.adapters.kafka_transfers import KafkaTransfers
 from auth.adapters.mongo_apps import MongoAppIndex, MongoApps, MongoDevelopers, create_app_indexes
 from auth.adapters.mongo_flows import MongoFlows
 from auth.adapters.mongo_login import (
@@ -21,7 +22,7 @@ from auth.adapters.mongo_login import (
     create_login_indexes,
 )
 from auth.adapters.mongo_oauth import MongoOAuthStore, create_oauth_indexes
-from auth.adapters.mongo_profiles import create_profile_indexes, profile_store
+from auth.adapters.mongo_profiles import profile_store
 from auth.adapters.mongo_slots import MongoSlots
 from auth.adapters.sms_dev import DevSmsSender
 from auth.adapters.sms_twilio import TwilioSmsSender
@@ -33,10 +34,16 @@ from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
 from auth.service.authorize import Authorize
 from auth.service.consent_callback import ConsentCallback
+from auth.service.data_api import DataApi
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
 from auth.service.oauth_codes import OAuthCodes
-from auth.service.oauth_ports import AuthorizationCodes, ConsentCheck, TransferRecorder
+from auth.service.oauth_ports import (
+    AccessTokens,
+    AuthorizationCodes,
+    ConsentCheck,
+    TransferRecorder,
+)
 from auth.service.oauth_unwired import UnwiredConsentCheck, UnwiredTransfers
 from auth.service.profiles import Profiles
 from auth.service.revocation import Revocations
@@ -84,12 +91,13 @@ class Container:
     consent_check: ConsentCheck  # the consent service's check (HTTP), fail closed
     authorize: Authorize  # GET /oauth/authorize
     consent_callback: ConsentCallback  # GET /oauth/consent/callback
+    transfers: TransferRecorder  # the transfer record, durable before data leaves
+    access_tokens: AccessTokens  # the data API's token check (the token side's live tokens)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
         """Create the indexes deletion and the sweeps use."""
         await create_login_indexes(self.runtime.db)
-        await create_profile_indexes(self.runtime.db)
         await create_app_indexes(self.runtime.db)
         await create_oauth_indexes(self.runtime.db, shards=self.settings.oauth_collection_shards)
 
@@ -119,9 +127,15 @@ class Container:
         return self.oauth.codes
 
     @property
-    def access_tokens(self) -> LiveTokens:
-        """The AccessTokens port (H3's data API verifies tokens with it)."""
-        return self.oauth.live
+    def data_api(self) -> DataApi:
+        """The data requests' handlers, on the container's current ports."""
+        return DataApi(
+            access_tokens=self.access_tokens,
+            consent_check=self.consent_check,
+            transfers=self.transfers,
+            profiles=self.profiles,
+            issuer=self.settings.issuer,
+        )
 
     @property
     def dev_sms(self) -> DevSmsSender | None:
@@ -218,6 +232,7 @@ def bootstrap(
         tokens=service_tokens,
         timeout_s=settings.consent_timeout_s,
     )
+    transfers = transfers or build_transfers(settings, runtime)
     oauth = build_oauth_tokens(settings, runtime, consent_check=consent_check, transfers=transfers)
     authorize = _authorize(
         settings,
@@ -260,6 +275,8 @@ def bootstrap(
         sms=sms,
         apps=apps,
         oauth=oauth,
+        transfers=transfers,
+        access_tokens=oauth.live,
         service_tokens=service_tokens,
         consent_check=consent_check,
         authorize=authorize,
@@ -299,6 +316,13 @@ def _authorize(
         consent_url=settings.consent_url,
         pairwise_secret=settings.pairwise_secret.get_secret_value().encode(),
         challenge_ttl_s=settings.consent_challenge_ttl_s,
+    )
+
+
+def build_transfers(settings: AuthSettings, runtime: Runtime) -> KafkaTransfers:
+    """The transfer recorder on the runtime's durable publisher (acks=all, the deadline)."""
+    return KafkaTransfers(
+        publisher=runtime.publisher, source=SOURCE, topic=settings.transfers_topic
     )
 
 

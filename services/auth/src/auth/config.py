@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from auth.domain.limits import Window, parse_windows
 from shared.settings import DEV_SECRET_PREFIX, DEV_USER_TOKEN_ISSUER, ServiceSettings, check_key_url
-from shared.topics import CONSENT_EVENTS
+from shared.topics import CONSENT_EVENTS, TRANSFER_EVENTS
 
 MIN_SECRET_CHARS = 32
 
@@ -131,6 +131,9 @@ class AuthSettings(ServiceSettings):
     # Empty: a host-only cookie (auth and consent on one host; ports do not matter). Where they
     # are served on sibling hosts, their parent domain (e.g. `kits.example`).
     flow_cookie_domain: str = Field(default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
+    # The Login Kit data API and transfers (H3): the topic of `transfer.recorded.v1` (tests and
+    # the bench use their own); the record's deadline is `publish_deadline_s`.
+    transfers_topic: str = Field(default=TRANSFER_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
 
     @property
     def development(self) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from auth.adapters.mongo_profiles import COLLECTION, create_profile_indexes, profile_store
+from auth.adapters.mongo_profiles import profile_store, shard_name
 from auth.domain.identity import new_user_key
 from auth.service.profiles import Profiles
 
@@ -17,7 +17,6 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def profiles(db: AsyncDatabase[dict[str, Any]]) -> Profiles:
-    await create_profile_indexes(db)
     return Profiles(store=profile_store(db), development=False)
 
 
@@ -62,13 +61,13 @@ async def test_delete_user_removes_every_version_and_only_that_user(
         await profiles.edit(user, display_name="Someone", avatar_url=None, bio="a private bio")
         for i in range(4):
             await _add(profiles, user, i)
-    assert await db[COLLECTION].count_documents({"key": gone}) == 6  # 5 versions and the head
+    assert await db[shard_name(gone)].count_documents({"key": gone}) == 6  # 5 versions and the head
     assert await profiles.delete_user(gone) == 6
-    assert await db[COLLECTION].count_documents({"key": gone}) == 0
+    assert await db[shard_name(gone)].count_documents({"key": gone}) == 0
     assert (await profiles.get(gone)).display_name == ""
     assert (await profiles.page(kept, cursor=None, max_count=20)).video_count == 4
     # Old versions keep no body (the bio of long ago is not kept forever).
-    old = await db[COLLECTION].find_one({"_id": f"{kept}#1"})
+    old = await db[shard_name(kept)].find_one({"_id": f"{kept}#1"})
     assert old is not None
     assert old["body"] == {}
 

@@ -24,7 +24,8 @@ def test_app_ids_are_stable_per_app_differ_across_apps_and_hide_the_user_key(
         assert a != pairwise_subject(SECRET, user_key=user, app_id=app_b)
     assert a != user
     assert user not in a or len(user) < 4  # a short key may appear in base64 by chance
-    assert len(a) == 43
+    assert len(a) == 64
+    assert a.isalnum()  # hex: always a valid event Identifier
 
 
 def test_real_user_keys_never_appear_in_their_app_ids() -> None:

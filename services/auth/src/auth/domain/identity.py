@@ -7,7 +7,6 @@ id beside it, so keys rotate), and the user key it points to is random. An app s
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -48,8 +47,9 @@ def pairwise_subject(secret: bytes, *, user_key: str, app_id: str) -> str:
     """The id one app sees for one user: stable for the app, unlinkable across apps."""
     # Length-prefixed, so ("ab", "c") and ("a", "bc") can never give the same input.
     message = len(user_key).to_bytes(2, "big") + user_key.encode() + app_id.encode()
-    digest = hmac.new(secret, b"pairwise\x00" + message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    # Hex, not base64url: an id may never start with `-` or `_` (the events' Identifier
+    # pattern refuses that, and 1 in 32 base64url ids would).
+    return hmac.new(secret, b"pairwise\x00" + message, hashlib.sha256).hexdigest()
 
 
 def new_user_key() -> str:

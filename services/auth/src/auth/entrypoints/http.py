@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from auth.entrypoints import (
     http_apps,
     http_authorize,
+    http_data,
     http_discovery,
     http_login,
     http_oauth,
@@ -16,6 +17,7 @@ from auth.entrypoints import (
 )
 
 router = APIRouter()
+router.include_router(http_data.router)  # first: the Login Kit's hot path, matched soonest
 router.include_router(http_login.router)
 router.include_router(http_pages.router)
 router.include_router(http_profiles.router)
