@@ -167,9 +167,11 @@ def tamper_matrix(doc: Doc, *, other: Doc | None = None) -> list[tuple[str, Doc]
         *_signature_variants(doc),
     ]
     if other is not None:
-        variants.append(
-            ("another entry's bytes and leaf hash", _set(doc, (("entry",), other["entry"])))
-        )
+        # Its bytes in this entry's place. (The whole of another entry, with a proof that fits
+        # it, is no corruption: it is that entry, which verifyEntry's `eventId` tells apart.)
+        data = (("entry", "data"), other["entry"]["data"])
+        leaf = (("entry", "leaf_hash"), other["entry"]["leaf_hash"])
+        variants.append(("another entry's bytes and leaf hash here", _set(doc, data, leaf)))
         if other["checkpoint"] != doc["checkpoint"]:
             theirs = other["checkpoint"]["signature"]
             variants.append(

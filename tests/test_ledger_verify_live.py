@@ -46,6 +46,14 @@ const r = await v.fetchAndVerify(arg);
 return {...plain(r), data: r.ok ? v.b64encode(r.entry.data) : null};
 """
 
+BOUND = """
+const out = [];
+for (const eventId of arg.ids) {
+  out.push(plain(await v.verifyEntry(arg.response, arg.keys, { eventId })));
+}
+return out;
+"""
+
 
 @contextlib.asynccontextmanager
 async def producer(servers: Servers) -> AsyncIterator[Send]:
@@ -129,45 +137,59 @@ async def _check_entries(
     responses = [await covered(audit, event) for event in events]
     async with httpx.AsyncClient(timeout=10) as http:
         keys = (await http.get(f"{audit}/ledger/keys")).json()
+    await _check_verified(page, events=events, responses=responses, keys=keys)
+    await _check_fetched(page, audit=audit, site=site, events=events)
+    await _check_tampered(page, responses=responses, keys=keys)
 
-    # The Python verifier and the script agree: every real entry verifies.
+
+OK = {"ok": True, "step": None, "reason": None}
+
+
+async def _check_verified(
+    page: Page, *, events: list[CloudEvent[Any]], responses: list[Any], keys: Any
+) -> None:
+    """The Python verifier and the script agree: every real entry verifies, as its own event."""
     assert [python_entry_step(r, keys_of(keys)) for r in responses] == [None] * len(events)
-    ok = {"ok": True, "step": None, "reason": None}
-    assert await js_entry_steps(page, responses, keys) == [ok] * len(events)
+    assert await js_entry_steps(page, responses, keys) == [OK] * len(events)
     assert len({r["entry"]["shard"] for r in responses}) > 1
+    # A valid proof of another event is not this event's.
+    ids = [e.id for e in events[:2]]
+    bound = await in_page(page, BOUND, {"response": responses[0], "keys": keys, "ids": ids})
+    assert [r["step"] for r in bound] == [None, "event"]
+    assert bound[1]["reason"] == f'the entry is event "{events[0].id}", not {events[1].id}'
 
-    # Fetched by the page itself, across origins (CORS), with the user's own token.
+
+async def _check_fetched(
+    page: Page, *, audit: str, site: str, events: list[CloudEvent[Any]]
+) -> None:
+    """The page fetches across origins (CORS) with the user's own token, and only so."""
     for event in events:
         got = await _fetch_in_page(page, audit=audit, event=event, token=user_token(event.subject))
-        assert {k: got[k] for k in ok} == ok, got
+        assert {k: got[k] for k in OK} == OK, got
         assert unb64(got["data"]) == event.to_bytes()
-    other = await _fetch_in_page(page, audit=audit, event=events[0], token=user_token(new_user()))
-    assert (other["step"], other["reason"]) == (
-        "fetch",
-        f"{_entry_url(audit, events[0])} answered 404",
-    )
-    forged = await _fetch_in_page(page, audit=audit, event=events[0], token="not-a-token")
-    assert (forged["step"], forged["reason"]) == (
-        "fetch",
-        f"{_entry_url(audit, events[0])} answered 401",
-    )
-
+    first, url = events[0], _entry_url(audit, events[0])
+    other = await _fetch_in_page(page, audit=audit, event=first, token=user_token(new_user()))
+    assert (other["step"], other["reason"]) == ("fetch", f"{url} answered 404")
+    forged = await _fetch_in_page(page, audit=audit, event=first, token="not-a-token")
+    assert (forged["step"], forged["reason"]) == ("fetch", f"{url} answered 401")
     # The same page on an origin the audit does not list may not read the ledger.
     await open_verifier(page, site.replace("127.0.0.1", "localhost"))
-    refused = await _fetch_in_page(
-        page, audit=audit, event=events[0], token=user_token(events[0].subject)
-    )
+    token = user_token(first.subject)
+    refused = await _fetch_in_page(page, audit=audit, event=first, token=token)
     assert refused["step"] == "fetch"
     assert "could not be fetched" in refused["reason"]
 
-    # Every corruption of every real entry fails, at the step where the Python verifier fails.
+
+async def _check_tampered(page: Page, *, responses: list[Any], keys: Any) -> None:
+    """Every corruption of every real entry fails, at the step where the Python verifier fails."""
     for n, doc in enumerate(responses):
         cases = tamper_matrix(doc, other=responses[n - 1])
-        expected = [python_entry_step(bad, keys_of(keys)) for _, bad in cases]
-        got_steps = [r["step"] for r in await js_entry_steps(page, [bad for _, bad in cases], keys)]
-        assert None not in expected
         names = [name for name, _ in cases]
-        assert dict(zip(names, got_steps, strict=True)) == dict(zip(names, expected, strict=True))
+        expected = [python_entry_step(bad, keys_of(keys)) for _, bad in cases]
+        got = await js_entry_steps(page, [bad for _, bad in cases], keys)
+        assert [name for name, step in zip(names, expected, strict=True) if step is None] == []
+        steps = [r["step"] for r in got]
+        assert dict(zip(names, steps, strict=True)) == dict(zip(names, expected, strict=True))
 
 
 def _entry_url(audit: str, event: CloudEvent[Any]) -> str:

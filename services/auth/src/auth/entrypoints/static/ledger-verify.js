@@ -18,7 +18,8 @@
 // malformed), "key" (no key with the checkpoint's key id), "signature" (the checkpoint's
 // signature does not verify), "leaf" (entry.leaf_hash is not the leaf hash of entry.data),
 // "shard" (the checkpoint does not name the entry's shard), "proof" (the path does not fit
-// the index and tree size), "root" (the path leads to another root than the checkpoint's).
+// the index and tree size), "root" (the path leads to another root than the checkpoint's),
+// "event" (with `eventId`: the verified bytes are another event than the one asked for).
 // Also "fetch" from `fetchAndVerify`, and "internal" for anything unforeseen.
 
 const HASH_SIZE = 32;
@@ -34,7 +35,7 @@ const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 /** The steps of a verification, in the order they are checked. */
 export const STEPS = Object.freeze([
-  "crypto", "format", "keys", "key", "signature", "leaf", "shard", "proof", "root",
+  "crypto", "format", "keys", "key", "signature", "leaf", "shard", "proof", "root", "event",
 ]);
 
 /** A failed check: `step` names which (one of STEPS, or "fetch"/"internal"). */
@@ -396,12 +397,25 @@ export async function verifyCheckpoint(checkpointResponse, keysDocument) {
   });
 }
 
+function checkEvent(data, eventId) {
+  // The proof covers the bytes, not entry.id: the bytes must be the event that was asked for.
+  let event = null;
+  try {
+    event = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+  } catch {
+    fail("event", "the entry's bytes are not an event");
+  }
+  const id = event && typeof event === "object" && ("marked" in event ? event.event_id : event.id);
+  if (id !== eventId) fail("event", `the entry is event ${JSON.stringify(id)}, not ${eventId}`);
+}
+
 /**
  * Verify an entry response (`GET /ledger/entries/{event_id}`) against the keys document
  * (`GET /ledger/keys`), in the Python verifier's order: {ok, step, reason}, and when ok the
  * entry ({id, shard, index, data: the entry's exact bytes}) and the checkpoint it is under.
+ * With `eventId`, the verified bytes must also be that event (step "event").
  */
-export async function verifyEntry(entryResponse, keysDocument) {
+export async function verifyEntry(entryResponse, keysDocument, { eventId } = {}) {
   return outcome(async () => {
     const { entry, proof, checkpoint } = parseEntryResponse(entryResponse);
     const keys = await importKeys(keysDocument);
@@ -414,6 +428,7 @@ export async function verifyEntry(entryResponse, keysDocument) {
     await verifyInclusion({
       leafHash: entry.leafHash, index: entry.index, treeSize: head.size, proof, root: head.root,
     });
+    if (eventId !== undefined) checkEvent(entry.data, eventId);
     return {
       entry: { id: entry.id, shard: entry.shard, index: entry.index, data: entry.data },
       checkpoint: summary(checkpoint),
@@ -438,7 +453,8 @@ async function getJson(url, headers) {
 
 /**
  * Fetch an entry and the keys from the audit (`auditUrl`, e.g. "https://audit.example") with
- * the user's platform token, then verify them: verifyEntry's result (step "fetch" when a
+ * the user's platform token, then verify them (the bytes must be event `eventId`):
+ * verifyEntry's result (step "fetch" when a
  * request fails: 401 bad token, 404 not this user's entry, 409 not yet under a checkpoint).
  */
 export async function fetchAndVerify({ auditUrl, eventId, subject, token }) {
@@ -450,7 +466,7 @@ export async function fetchAndVerify({ auditUrl, eventId, subject, token }) {
       getJson(entryUrl, { Authorization: `Bearer ${token}` }),
       getJson(`${base}/ledger/keys`, {}),
     ]);
-    const result = await verifyEntry(entry, keys);
+    const result = await verifyEntry(entry, keys, { eventId });
     if (!result.ok) throw new LedgerVerifyError(result.step, result.reason);
     return { entry: result.entry, checkpoint: result.checkpoint };
   });
