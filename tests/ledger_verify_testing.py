@@ -33,11 +33,13 @@ from audit.verify import (
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "services/auth/src/auth/entrypoints/static/ledger-verify.js"
 SCRIPT_PATH = "/static/ledger-verify.js"
+LOADER_PATH = "/static/load.js"
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ledger verifier</title>'
-    f'<script type="module">import * as v from "{SCRIPT_PATH}"; window.ledgerVerify = v;</script>'
+    f'<script type="module" src="{LOADER_PATH}"></script>'
     "</head><body><main><h1>Ledger verifier</h1></main></body></html>"
 )
+LOADER = f'import * as v from "{SCRIPT_PATH}"; window.ledgerVerify = v;\n'
 # Runs in the page: hex strings in, Uint8Arrays to the script, its result back as plain JSON.
 JS_HELPERS = """
 const hex = (s) => Uint8Array.from(s.match(/../g) || [], (h) => parseInt(h, 16));
@@ -45,16 +47,31 @@ const plain = (r) => ({ ok: r.ok, step: r.step, reason: r.reason });
 """
 
 
-def verifier_site() -> Starlette:
-    """A page that imports the script as a module (window.ledgerVerify), and the script."""
+def verifier_site(connect_src: list[str] | None = None) -> Starlette:
+    """A page that imports the script as a module (window.ledgerVerify), and the script.
+
+    The page has the strict policy a dashboard page would: scripts from its own origin only
+    (no inline script, no eval), fetches only to `connect_src` (read at each request, so a
+    test can add the audit's origin once it runs).
+    """
+    allowed = connect_src if connect_src is not None else []
 
     async def page(_: Request) -> Response:
-        return HTMLResponse(PAGE)
+        policy = (
+            "default-src 'none'; script-src 'self'; "
+            f"connect-src {' '.join(allowed) or chr(39) + 'none' + chr(39)}; "
+            "style-src 'unsafe-inline'; frame-ancestors 'none'"
+        )
+        return HTMLResponse(PAGE, headers={"Content-Security-Policy": policy})
 
     async def script(_: Request) -> Response:
         return Response(SCRIPT.read_bytes(), media_type="text/javascript")
 
-    return Starlette(routes=[Route("/", page), Route(SCRIPT_PATH, script)])
+    async def loader(_: Request) -> Response:
+        return Response(LOADER, media_type="text/javascript")
+
+    routes = [Route("/", page), Route(SCRIPT_PATH, script), Route(LOADER_PATH, loader)]
+    return Starlette(routes=routes)
 
 
 async def open_verifier(page: Page, site: str) -> None:

@@ -115,10 +115,12 @@ async def test_real_entries_verify_in_the_browser_and_every_corruption_fails(
         for name in ("consent", "transfer")
     ]
     page = await (await new_context()).new_page()
-    async with live_server(verifier_site(), lifespan="off") as site:
+    connect_src: list[str] = []  # the page may fetch from the audit only
+    async with live_server(verifier_site(connect_src), lifespan="off") as site:
         settings = audit_settings(servers, ledger_topics=",".join(topics), cors_origins=site)
         try:
             async with live_server(create_app(settings)) as audit, producer(servers) as send:
+                connect_src.append(audit)
                 await open_verifier(page, site)
                 await _check_entries(page, audit=audit, site=site, send=send, topics=topics)
         finally:
