@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
         env.setdefault(f"{prefix}_USER_TOKEN_ISSUER", auth_url)
         env.setdefault(f"{prefix}_USER_TOKEN_JWKS_URL", f"{auth_url}/.well-known/jwks.json")
     consent_hand_over(service, env, auth_url=auth_url)
+    if service == "audit":  # the privacy dashboard's page, on auth's origin, reads the ledger
+        parts = urllib.parse.urlsplit(auth_url)
+        env.setdefault("AUDIT_CORS_ORIGINS", f"{parts.scheme}://{parts.netloc}")
     return env
 
 

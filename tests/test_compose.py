@@ -172,6 +172,13 @@ def test_app_service_environment(project: Project, name: str) -> None:
     assert env[prefix + "KAFKA_MIN_INSYNC_REPLICAS"] == "1"
 
 
+def test_the_audit_lets_the_dashboard_on_auths_origin_read_the_ledger(project: Project) -> None:
+    env = service(project, "audit")["environment"]
+    auth = service(project, "auth")["ports"][0]
+    assert env["AUDIT_CORS_ORIGINS"] == f"http://{auth['host_ip']}:{auth['published']}"
+    assert env["AUDIT_CORS_ORIGINS"] == env["AUDIT_USER_TOKEN_ISSUER"]  # auth, as browsers see it
+
+
 def test_kafka_is_a_single_kraft_node_with_a_healthcheck(project: Project) -> None:
     kafka = service(project, "kafka")
     image, _, tag = kafka["image"].partition(":")

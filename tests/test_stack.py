@@ -65,6 +65,7 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
             auth=PORTS["auth"], audit=PORTS["audit"], phone=seeded[0]
         )
         consent_trusts_auths_service_tokens(consent=PORTS["consent"])
+        the_dashboard_on_auths_origin_may_read_the_ledger(auth=PORTS["auth"], audit=PORTS["audit"])
     finally:
         down = stack("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -94,6 +95,23 @@ def _report_status(audit: int, token: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+
+
+def the_dashboard_on_auths_origin_may_read_the_ledger(*, auth: int, audit: int) -> None:
+    """`make up` sets AUDIT_CORS_ORIGINS to auth's origin: its pages' preflight passes."""
+    origin = f"http://127.0.0.1:{auth}"
+    preflight = urllib.request.Request(
+        f"http://127.0.0.1:{audit}/ledger/entries/e1",
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    with urllib.request.urlopen(preflight, timeout=5) as r:
+        assert r.status == 200
+        assert r.headers["Access-Control-Allow-Origin"] == origin
 
 
 def a_real_login_opens_the_audit_report(*, auth: int, audit: int, phone: str) -> None:

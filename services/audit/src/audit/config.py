@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+import re
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from audit.domain.signing import public_keys_from_setting
 from shared.settings import UserTokenSettings
 from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
 
+_ORIGIN = re.compile(r"(https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
 """Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
 
@@ -48,11 +52,34 @@ class AuditSettings(UserTokenSettings):
     # separated; the tokens themselves are never configured or stored. Empty: no auditors.
     auditor_token_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64}(,[0-9a-f]{64})*)?$")
 
+    # Pages on these origins may read the ledger from the browser (the privacy dashboard, on
+    # auth's origin): comma-separated exact origins (`scheme://host[:port]`), GET only, with the
+    # Authorization header. Empty: no CORS headers, as for any other service.
+    cors_origins: str = ""
+
     @field_validator("previous_public_keys")
     @classmethod
     def _previous_keys_parse(cls, value: str) -> str:
         public_keys_from_setting(value)  # a malformed key is refused at start, not at audit
         return value
+
+    @model_validator(mode="after")
+    def _cors_origins_are_origins(self) -> Self:
+        for origin in self.cors_origin_list:
+            found = _ORIGIN.fullmatch(origin)
+            if not found:
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin (scheme://host[:port], no path, "
+                    "no wildcard)"
+                )
+            if found.group(1) != "https" and self.environment != "development":
+                raise ValueError(f"cors_origins: {origin!r} must be https outside development")
+        return self
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The origins whose pages may read the ledger from the browser."""
+        return tuple(o.strip() for o in self.cors_origins.split(",") if o.strip())
 
     @property
     def ledger_topic_names(self) -> tuple[str, ...]:

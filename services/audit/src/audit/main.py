@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from audit.bootstrap import Container, bootstrap, tune_collector
 from audit.config import AuditSettings
@@ -18,7 +19,18 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the broker, database client and loops."""
     container = bootstrap(settings)
     consumers.register(container)
-    return service.service_app(name="audit", summary=TITLE, container=container, router=http.router)
+    app = service.service_app(name="audit", summary=TITLE, container=container, router=http.router)
+    origins = container.settings.cors_origin_list
+    if origins:  # the dashboard's page reads entries, checkpoints and keys from the browser
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET"],
+            allow_headers=["Authorization"],
+            allow_credentials=False,  # a Bearer token in a header, never cookies
+            max_age=600,
+        )
+    return app
 
 
 def asyncapi(container: Container) -> dict[str, Any]:
