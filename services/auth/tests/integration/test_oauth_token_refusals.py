@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 async def test_rfc7636_4_6_wrong_verifier_refused(tokens: TokenHarness) -> None:
     code, verifier = await tokens.code(tokens.grant())
-    oauth_error(await tokens.redeem(code, verifier[:-1] + "A"), 400, "invalid_grant")
+    wrong = verifier[:-1] + ("B" if verifier.endswith("A") else "A")  # always a different verifier
+    oauth_error(await tokens.redeem(code, wrong), 400, "invalid_grant")
     assert (await tokens.redeem(code, verifier)).status_code == 200  # not burnt by the guess
 
 
