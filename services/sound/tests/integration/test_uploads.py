@@ -1,0 +1,203 @@
+"""Uploads end to end on the real Kafka and FerretDB (auth and consent are sound's port fakes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+
+from kits_testing import Servers, read_since, topic_ends
+from shared.topics import SOUND_EVENTS
+from sound_testing import Harness, audio, media_type
+
+CHUNK = 64 * 1024
+
+
+async def test_every_format_is_ingested_with_its_duration(sound: Harness) -> None:
+    headers, _ = sound.user()
+    for fmt in ("wav", "flac", "vorbis", "opus", "mp3"):
+        data = audio(fmt, seconds=1.5)
+        status = await sound.upload(headers, data, media=media_type(fmt))
+        assert status["state"] == "ingested", status
+        assert abs(status["duration_ms"] - 1500) <= 30
+        assert status["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_broken_files_are_rejected_with_a_reason(sound: Harness) -> None:
+    headers, _ = sound.user()
+    mp3 = audio("mp3", seconds=2.0)
+    cases = {
+        "truncated": (mp3[: len(mp3) // 2], "audio/mpeg"),
+        "media_type_mismatch": (audio("vorbis"), "audio/mpeg"),
+        "unrecognised_format": (bytes(range(256)) * 100, "audio/wav"),
+        "no_audio": (audio("wav", seconds=0.0), "audio/wav"),
+    }
+    for code, (data, media) in cases.items():
+        status = await sound.upload(headers, data, media=media)
+        assert (status["state"], status["reason_code"]) == ("rejected", code), status
+        assert status["reason"]
+
+
+async def test_a_resumed_upload_after_a_cut_completes_with_the_same_digest(
+    sound: Harness,
+) -> None:
+    headers, _ = sound.user()
+    data = audio("wav", seconds=3.0)
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/wav")
+    upload_id = r.json()["data"]["upload_id"]
+    await sound.put(headers, upload_id, data, 0, CHUNK)
+
+    async def cut_body() -> AsyncIterator[bytes]:
+        yield data[CHUNK : CHUNK + 1000]
+        raise httpx.ReadError("connection dropped mid-chunk")
+
+    with contextlib.suppress(httpx.HTTPError, OSError):
+        await sound.http.put(
+            f"/v1/uploads/{upload_id}",
+            content=cut_body(),
+            headers={**headers, "Content-Range": f"bytes {CHUNK}-{2 * CHUNK - 1}/{len(data)}"},
+        )
+    status = (await sound.http.get(f"/v1/uploads/{upload_id}", headers=headers)).json()["data"]
+    assert status["stored_ranges"] == [f"0-{CHUNK - 1}"]
+    again = await sound.put(headers, upload_id, data, 0, CHUNK)  # a repeat: accepted
+    assert again.status_code == 200
+    assert again.json()["data"]["repeated"] is True
+    conflict = await sound.put(headers, upload_id, data, 0, CHUNK, body=b"x" * CHUNK)
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "range_conflict"
+    for index in range(1, r.json()["data"]["chunk_count"]):
+        assert (await sound.put(headers, upload_id, data, index, CHUNK)).status_code == 200
+    await sound.http.post(f"/v1/uploads/{upload_id}/complete", headers=headers)
+    await sound.container.uploads.drain()
+    final = (await sound.http.get(f"/v1/uploads/{upload_id}", headers=headers)).json()["data"]
+    assert final["state"] == "ingested"
+    assert final["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_bounds_are_413_and_bad_ranges_are_refused(sound: Harness) -> None:
+    headers, _ = sound.user()
+    limits = sound.container.settings
+    big = await sound.http.post(
+        "/v1/uploads",
+        headers=headers,
+        json={
+            "total_size": limits.max_total_bytes + 1,
+            "chunk_size": limits.max_chunk_bytes,
+            "chunk_count": 5,
+            "media_type": "audio/wav",
+        },
+    )
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "too_large"
+    data = audio("wav", seconds=1.0)
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/wav")
+    upload_id = r.json()["data"]["upload_id"]
+    long = await sound.put(headers, upload_id, data, 0, CHUNK, body=data[: CHUNK + 10])
+    assert long.status_code == 400  # Content-Length differs from the range
+    misaligned = await sound.http.put(
+        f"/v1/uploads/{upload_id}",
+        content=b"a" * 10,
+        headers={**headers, "Content-Range": f"bytes 5-14/{len(data)}"},
+    )
+    assert misaligned.status_code == 400
+    early = await sound.http.post(f"/v1/uploads/{upload_id}/complete", headers=headers)
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "incomplete_upload"
+
+
+async def test_a_chunk_over_one_mebibyte_streams_past_the_shared_body_limit(
+    sound: Harness,
+) -> None:
+    headers, _ = sound.user()
+    data = audio("wav", seconds=15.0)  # ~5 MiB
+    status = await sound.upload(headers, data, media="audio/wav", chunk=4 * 1024 * 1024)
+    assert status["state"] == "ingested"
+
+
+async def test_refusals_without_scope_token_or_consent(sound: Harness) -> None:
+    data = audio("wav", seconds=0.5)
+    no_token = await sound.init({}, data, chunk=CHUNK, media="audio/wav")
+    assert no_token.status_code == 401
+    assert set(no_token.json()["error"]) == {"code", "message", "log_id"}
+    unknown = await sound.init(
+        {"Authorization": "Bearer nope"}, data, chunk=CHUNK, media="audio/wav"
+    )
+    assert unknown.status_code == 401
+    headers, _ = sound.user(scopes=("user.info.basic",))
+    assert (await sound.init(headers, data, chunk=CHUNK, media="audio/wav")).status_code == 403
+    token, grant = sound.tokens.issue()
+    no_consent = await sound.init(
+        {"Authorization": f"Bearer {token}"}, data, chunk=CHUNK, media="audio/wav"
+    )
+    assert no_consent.status_code == 403
+    assert no_consent.json()["error"]["code"] == "consent_required"
+    # consent revoked mid-upload: the next chunk and the completion are refused
+    headers, grant = sound.user()
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/wav")
+    upload_id = r.json()["data"]["upload_id"]
+    sound.consent.allowed.discard((grant.user_key, grant.client_id))
+    assert (await sound.put(headers, upload_id, data, 0, CHUNK)).status_code == 403
+    assert (
+        await sound.http.post(f"/v1/uploads/{upload_id}/complete", headers=headers)
+    ).status_code == 403
+    # another app's token does not see the upload
+    other, _ = sound.user()
+    assert (await sound.http.get(f"/v1/uploads/{upload_id}", headers=other)).status_code == 404
+
+
+async def test_the_same_content_is_stored_once(sound: Harness) -> None:
+    headers, _ = sound.user()
+    data = audio("flac", seconds=1.0)
+    first, second = await asyncio.gather(
+        sound.upload(headers, data, media="audio/flac"),
+        sound.upload(headers, data, media="audio/flac"),
+    )
+    assert first["state"] == second["state"] == "ingested"
+    assert first["sound_id"] != second["sound_id"]
+    assert await sound.container.store.blob_count(first["sha256"]) == 1
+
+
+async def test_events_reach_sound_events(sound: Harness, servers: Servers) -> None:
+    ends = await topic_ends(servers.kafka, SOUND_EVENTS)
+    headers, grant = sound.user()
+    ok = await sound.upload(headers, audio("wav", seconds=0.5), media="audio/wav")
+    bad = await sound.upload(headers, audio("vorbis"), media="audio/wav")
+    mine = grant.user_key.encode()
+    found = await read_since(
+        servers.kafka,
+        SOUND_EVENTS,
+        since=ends,
+        until=lambda rs: sum(r.key == mine for r in rs) >= 4,
+    )
+    records = [r for r in found if r.key == mine]
+    kinds = [json.loads(r.value)["type"] for r in records]
+    assert kinds.count("sound.upload_started.v1") == 2
+    assert "sound.ingested.v1" in kinds
+    assert "sound.rejected.v1" in kinds
+    ingested = next(
+        json.loads(r.value) for r in records if json.loads(r.value)["type"] == "sound.ingested.v1"
+    )
+    assert ingested["data"]["sha256"] == ok["sha256"]
+    assert bad["reason_code"] == "media_type_mismatch"
+
+
+async def test_abandoned_uploads_are_swept(sound: Harness) -> None:
+    headers, _ = sound.user()
+    data = audio("wav", seconds=1.0)
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/wav")
+    upload_id = r.json()["data"]["upload_id"]
+    await sound.put(headers, upload_id, data, 0, CHUNK)
+    sound.container.uploads.abandon_after_s = 0.0
+    assert await sound.container.uploads.sweep() >= 1
+    assert (await sound.http.get(f"/v1/uploads/{upload_id}", headers=headers)).status_code == 404
+    assert await sound.container.store.parts(upload_id) == {}
+
+
+async def test_jwks_is_served(sound: Harness) -> None:
+    keys = (await sound.http.get("/.well-known/jwks.json")).json()["keys"]
+    assert keys
+    assert keys[0]["alg"] == "Ed25519"
