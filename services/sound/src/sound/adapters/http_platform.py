@@ -25,7 +25,13 @@ MAX_ANSWER_BYTES = 16 * 1024
 
 class _Caller:
     def __init__(
-        self, *, url: str, audience: str, tokens: ServiceTokenSigner, timeout_s: float
+        self,
+        *,
+        url: str,
+        audience: str,
+        tokens: ServiceTokenSigner,
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url, self._audience, self._tokens, self._timeout_s = url, audience, tokens, timeout_s
         self._client = httpx.AsyncClient(
@@ -33,6 +39,7 @@ class _Caller:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             follow_redirects=False,
             trust_env=False,
+            transport=transport,
         )
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -62,12 +69,20 @@ class _Caller:
 class HttpTokenResolver(_Caller):
     """The `TokenResolver` port, answered by auth."""
 
-    def __init__(self, *, base_url: str, tokens: ServiceTokenSigner, timeout_s: float = 2.0):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        tokens: ServiceTokenSigner,
+        timeout_s: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         super().__init__(
             url=f"{base_url.rstrip('/')}/internal/v1/access-tokens/resolve",
             audience="auth",
             tokens=tokens,
             timeout_s=timeout_s,
+            transport=transport,
         )
 
     async def resolve(self, token: str) -> Grant | str:
@@ -94,7 +109,9 @@ class HttpTokenResolver(_Caller):
 class HttpConsentCheck(_Caller):
     """The `ConsentCheck` port, answered by consent."""
 
-    def __init__(self, *, base_url: str, tokens: ServiceTokenSigner, timeout_s: float = 2.0):
+    def __init__(
+        self, *, base_url: str, tokens: ServiceTokenSigner, timeout_s: float = 2.0
+    ) -> None:
         super().__init__(
             url=f"{base_url.rstrip('/')}/v1/checks",
             audience="consent",
