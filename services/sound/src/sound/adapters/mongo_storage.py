@@ -6,7 +6,8 @@ Collections (every hot read by `_id`; races settled by unique inserts, FerretDB 
   The unique `_id` settles two racing copies of one chunk; `upload_id` is indexed for the
   (small, pruned) list of an upload's parts.
 - `completions` (`_id` = upload id): the claim that starts validation exactly once.
-- `blobs` (`_id` = SHA-256): which GridFS file holds that content; the unique insert keeps one copy.
+- `blobs` (`_id` = SHA-256): the ordered GridFS files (the upload's own chunks, not copied)
+  holding that content; the unique insert keeps one copy.
 - `sounds` (`_id` = sound id): an ingested sound (owner, blob digest, facts).
 - GridFS bucket `audio`: chunk bytes (while receiving) and blobs, streamed in and out.
 """
@@ -133,32 +134,60 @@ class MongoSoundStore:
         await asyncio.to_thread(into.flush)
         return digest.hexdigest(), size
 
-    async def drop_parts(self, upload_id: str) -> None:
+    async def drop_parts(self, upload_id: str, *, keep_files: bool = False) -> None:
+        """Forget an upload's parts, and delete their bytes unless they became its blob."""
         for part in (await self.parts(upload_id)).values():
-            with contextlib.suppress(NoFile):
-                await self._fs.delete(part["file_id"])
+            if not keep_files:
+                with contextlib.suppress(NoFile):
+                    await self._fs.delete(part["file_id"])
             await self._parts.delete_one({"_id": part["_id"]})
 
     # blobs and sounds
-    async def store_blob(self, source: IO[bytes], sha256: str, size: int) -> tuple[Any, bool]:
-        """The GridFS id holding this content (read from `source`, a local file, in a thread),
-        and whether this call stored it."""
-        existing = await self._blobs.find_one({"_id": sha256})
-        if existing is not None:
-            return existing["file_id"], False
-        file_id = ObjectId()
-        stream = self._fs.open_upload_stream_with_id(file_id, f"blob:{sha256}")
-        while piece := await asyncio.to_thread(source.read, COPY_BLOCK):
-            await stream.write(piece)
-        await stream.close()
+    async def store_blob(self, upload_id: str, sha256: str, size: int) -> tuple[str, bool]:
+        """Make the upload's stored chunks the blob of this content (no copy: the blob is the
+        ordered list of their GridFS files), unless that content is stored already; the
+        digest the sound refers to, and whether this call stored it. Either way the upload's
+        parts are forgotten (their files deleted when another copy won)."""
+        parts = await self.parts(upload_id)
+        files = [parts[index]["file_id"] for index in range(len(parts))]
         try:
-            await self._blobs.insert_one({"_id": sha256, "file_id": file_id, "size": size})
+            await self._blobs.insert_one({"_id": sha256, "files": files, "size": size})
         except DuplicateKeyError:
-            await self._fs.delete(file_id)
-            won = await self._blobs.find_one({"_id": sha256})
-            assert won is not None
-            return won["file_id"], False
-        return file_id, True
+            await self.drop_parts(upload_id)
+            return sha256, False
+        await self.drop_parts(upload_id, keep_files=True)
+        return sha256, True
+
+    async def blob(self, sha256: str) -> dict[str, Any] | None:
+        return await self._blobs.find_one({"_id": sha256})
+
+    async def blob_pieces(
+        self, blob: dict[str, Any], start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The blob's bytes from `start` to `end` (exclusive), streamed a block at a time."""
+        end = blob["size"] if end is None else end
+        offset = 0
+        for file_id in blob["files"]:
+            source = await self._fs.open_download_stream(file_id)
+            length = source.length
+            if offset + length <= start or offset >= end:
+                offset += length
+                continue
+            skip = max(0, start - offset)
+            if skip:
+                await source.seek(skip)
+            left = min(length, end - offset) - skip
+            while left > 0:
+                piece = await source.read(min(COPY_BLOCK, left))
+                if not piece:
+                    break
+                left -= len(piece)
+                yield piece
+            offset += length
+
+    async def file_count(self) -> int:
+        """GridFS files in the bucket (tests: one copy per content)."""
+        return await self._db["audio.files"].count_documents({})
 
     async def insert_sound(self, doc: dict[str, Any]) -> None:
         # A DuplicateKeyError: the same upload's outcome written again (a retried validation).
@@ -167,6 +196,3 @@ class MongoSoundStore:
 
     async def sound(self, sound_id: str) -> dict[str, Any] | None:
         return await self._sounds.find_one({"_id": sound_id})
-
-    async def blob_count(self, sha256: str) -> int:
-        return await self._db["audio.files"].count_documents({"filename": f"blob:{sha256}"})

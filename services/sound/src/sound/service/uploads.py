@@ -49,7 +49,7 @@ class Store(Protocol):
     async def parts(self, upload_id: str) -> dict[int, dict[str, Any]]: ...
     async def assemble(self, upload_id: str, count: int, into: Any) -> tuple[str, int]: ...
     async def drop_parts(self, upload_id: str) -> None: ...
-    async def store_blob(self, source: Any, sha256: str, size: int) -> tuple[Any, bool]: ...
+    async def store_blob(self, upload_id: str, sha256: str, size: int) -> tuple[Any, bool]: ...
     async def insert_sound(self, doc: dict[str, Any]) -> None: ...
 
 
@@ -241,8 +241,7 @@ class Uploads:
                     "reason_code": rejected.code,
                     "reason": rejected.reason,
                 }
-            await asyncio.to_thread(spool.seek, 0)
-            file_id, _ = await self.store.store_blob(spool, sha256, size)
+            await self.store.store_blob(upload_id, sha256, size)
         sound_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kits-sound:{upload_id}").hex
         await self.store.insert_sound(
             {
@@ -252,7 +251,6 @@ class Uploads:
                 "consent_id": doc["consent_id"],
                 "title": doc["title"],
                 "sha256": sha256,
-                "file_id": file_id,
                 "media_type": doc["media_type"],
                 "format": facts.format,
                 "duration_ms": facts.duration_ms,
