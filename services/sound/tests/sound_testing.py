@@ -80,6 +80,7 @@ class FakeTokens:
             user_key=user or uuid.uuid4().hex,
             scopes=scopes,
             consent_id=uuid.uuid4().hex,
+            pairwise_subject=uuid.uuid4().hex,
         )
         self.grants[token] = grant
         return token, grant

@@ -16,6 +16,7 @@ from sound.adapters.soundfile_audio import SoundfileValidator
 from sound.config import SoundSettings
 from sound.domain.uploads import Limits
 from sound.service.ports import AudioLimits, ConsentCheck, TokenResolver
+from sound.service.sharing import Sharing
 from sound.service.uploads import Uploads
 
 PUBLISHES = (
@@ -37,6 +38,7 @@ class Container:
     store: MongoSoundStore
     validator: SoundfileValidator
     uploads: Uploads
+    sharing: Sharing
     _sweeper: asyncio.Task[None] | None = field(default=None)
 
     async def start(self) -> None:
@@ -114,6 +116,13 @@ def bootstrap(
         abandon_after_s=settings.abandon_after_s,
         temp_dir=settings.temp_dir,
     )
+    sharing = Sharing(
+        store=store,
+        tokens=uploads.tokens,
+        consent=uploads.consent,
+        publisher=runtime.publisher,
+        source=f"kits.{settings.service_name}",
+    )
     return Container(
         settings=settings,
         runtime=runtime,
@@ -121,4 +130,5 @@ def bootstrap(
         store=store,
         validator=validator,
         uploads=uploads,
+        sharing=sharing,
     )

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 
 from kits_testing import Servers, read_since, topic_ends
+from shared.kafka.broker import make_broker
+from shared.kafka.publisher import DurablePublisher
 from shared.topics import SOUND_EVENTS
 from sound_testing import Harness, audio, media_type
 
@@ -202,3 +204,70 @@ async def test_jwks_is_served(sound: Harness) -> None:
     keys = (await sound.http.get("/.well-known/jwks.json")).json()["keys"]
     assert keys
     assert keys[0]["alg"] == "Ed25519"
+
+
+async def test_sharing_out_lists_and_fetches_with_the_transfer_recorded_first(
+    sound: Harness, servers: Servers
+) -> None:
+    up, grant = sound.user()
+    data = [audio("wav", seconds=0.5, freq=300 + 50 * i) for i in range(3)]
+    for one in data:
+        assert (await sound.upload(up, one, media="audio/wav"))["state"] == "ingested"
+    share, _ = sound.user(scopes=("sound.share",), app=grant.client_id, user=grant.user_key)
+    first = (await sound.http.get("/v1/sounds?max_count=2", headers=share)).json()["data"]
+    assert len(first["sounds"]) == 2
+    assert first["has_more"] is True
+    rest = (await sound.http.get(f"/v1/sounds?cursor={first['cursor']}", headers=share)).json()[
+        "data"
+    ]
+    assert len(rest["sounds"]) == 1
+    assert rest["has_more"] is False
+    sound_id = first["sounds"][0]["sound_id"]
+    no_scope = await sound.http.get(f"/v1/sounds/{sound_id}", headers=up)
+    assert no_scope.status_code == 403
+    ends = await topic_ends(servers.kafka, "transfer.events")
+    whole = await sound.http.get(f"/v1/sounds/{sound_id}", headers=share)
+    assert whole.status_code == 200
+    part = await sound.http.get(
+        f"/v1/sounds/{sound_id}", headers={**share, "Range": "bytes=100-4099"}
+    )
+    assert part.status_code == 206
+    assert part.content == whole.content[100:4100]
+    mine = grant.user_key.encode()
+    found = await read_since(
+        servers.kafka,
+        "transfer.events",
+        since=ends,
+        until=lambda rs: sum(r.key == mine for r in rs) >= 2,
+    )
+    digests = [json.loads(r.value)["data"]["digest_sha256"] for r in found if r.key == mine]
+    assert digests == [
+        hashlib.sha256(whole.content).hexdigest(),
+        hashlib.sha256(part.content).hexdigest(),
+    ]
+    assert hashlib.sha256(whole.content).hexdigest() == first["sounds"][0]["sha256"]
+
+
+async def test_a_fetch_whose_transfer_cannot_be_recorded_is_503_with_no_bytes(
+    sound: Harness,
+) -> None:
+    up, grant = sound.user()
+    assert (await sound.upload(up, audio("wav", seconds=0.5), media="audio/wav"))["state"] == (
+        "ingested"
+    )
+    share, _ = sound.user(scopes=("sound.share",), app=grant.client_id, user=grant.user_key)
+    listed = (await sound.http.get("/v1/sounds", headers=share)).json()["data"]
+    sound_id = listed["sounds"][0]["sound_id"]
+    # A broker that is not connected (as after the broker went away): the publish fails.
+    sharing = sound.container.sharing
+    working = sharing.publisher
+    sharing.publisher = DurablePublisher(
+        broker=make_broker(sound.container.settings), deadline_s=1.0
+    )
+    try:
+        refused = await sound.http.get(f"/v1/sounds/{sound_id}", headers=share)
+    finally:
+        sharing.publisher = working
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "service_unavailable"
+    assert b"RIFF" not in refused.content

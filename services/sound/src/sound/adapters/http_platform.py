@@ -98,8 +98,12 @@ class HttpTokenResolver(_Caller):
                 user_key=str(data["user_key"]),
                 scopes=tuple(str(s) for s in scopes),
                 consent_id=str(data.get("consent_id") or ""),
+                pairwise_subject=str(data.get("sub") or ""),
+                consent_version=int(data.get("consent_version") or 1),
+                terms_version=str(data.get("terms_version") or "unknown"),
+                purpose=str(data.get("purpose") or "sound kit"),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise Unavailable("auth's resolve answer lacks a field") from exc
         if not grant.client_id or not grant.user_key:
             raise Unavailable("auth's resolve answer lacks the app or the user")

@@ -51,8 +51,9 @@ class MongoSoundStore:
         self._fs = AsyncGridFSBucket(db, bucket_name="audio", chunk_size_bytes=GRIDFS_CHUNK)
 
     async def prepare(self) -> None:
-        """Create the one secondary index (the parts of an upload)."""
+        """Create the secondary indexes (an upload's parts, a user's sounds)."""
         await self._parts.create_index("upload_id")
+        await self._sounds.create_index("user_key")
 
     # uploads
     async def insert_upload(self, doc: dict[str, Any]) -> None:
@@ -193,6 +194,17 @@ class MongoSoundStore:
         # A DuplicateKeyError: the same upload's outcome written again (a retried validation).
         with contextlib.suppress(DuplicateKeyError):
             await self._sounds.insert_one(doc)
+
+    async def sounds_of(
+        self, user_key: str, after: str, limit: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A user's sounds with ids after `after`, by id (a filter on `user_key`: a scan on
+        FerretDB; indexed, so MongoDB serves it)."""
+        query: dict[str, Any] = {"user_key": user_key}
+        if after:
+            query["_id"] = {"$gt": after}
+        async for doc in self._sounds.find(query).sort("_id", 1).limit(limit):
+            yield doc
 
     async def sound(self, sound_id: str) -> dict[str, Any] | None:
         return await self._sounds.find_one({"_id": sound_id})

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.events import new_event_id
@@ -164,4 +164,44 @@ async def complete_upload(upload_id: str, request: Request) -> Response:
     c = _container(request)
     return await _answer(
         lambda: c.uploads.complete(_bearer(request), upload_id), route="complete", status=202
+    )
+
+
+@router.get("/v1/sounds", summary="The user's sounds (sound.share), paged")
+async def list_sounds(request: Request, cursor: str | None = None, max_count: int = 20) -> Response:
+    """One page of the sounds the app may use, and the cursor of the next page."""
+    c = _container(request)
+    return await _answer(
+        lambda: c.sharing.list(_bearer(request), cursor, max_count), route="sounds.list"
+    )
+
+
+@router.get("/v1/sounds/{sound_id}", summary="Fetch a sound (streamed, Range)")
+async def fetch_sound(sound_id: str, request: Request) -> Response:
+    """The bytes (200, or 206 for a `Range`), sent only after `transfer.recorded.v1` of exactly
+    these bytes was acknowledged (503 and no bytes otherwise)."""
+    c = _container(request)
+    log_id = new_event_id()
+    try:
+        fetched = await c.sharing.fetch(_bearer(request), sound_id, request.headers.get("range"))
+    except Refused as refused:
+        code = STATUS.get(refused.kind, 400)
+        return error(refused.kind, refused.message, log_id=log_id, status=code)
+    except Exception:
+        log.exception("sound fetch failed", extra={"log_id": log_id})
+        return error("internal_error", "internal error", log_id=log_id, status=500)
+    headers = {
+        **NO_STORE,
+        "X-Log-Id": log_id,
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(fetched.end - fetched.start),
+        "X-Content-SHA256": fetched.sha256,
+    }
+    if fetched.partial:
+        headers["Content-Range"] = f"bytes {fetched.start}-{fetched.end - 1}/{fetched.size}"
+    return StreamingResponse(
+        fetched.pieces,
+        status_code=206 if fetched.partial else 200,
+        media_type=fetched.media_type,
+        headers=headers,
     )

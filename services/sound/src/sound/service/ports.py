@@ -20,6 +20,10 @@ class Grant:
     user_key: str
     scopes: tuple[str, ...]
     consent_id: str
+    pairwise_subject: str = ""
+    consent_version: int = 1
+    terms_version: str = "unknown"
+    purpose: str = "sound kit"
 
 
 class TokenResolver(Protocol):
