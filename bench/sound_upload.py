@@ -60,7 +60,7 @@ def stub_platform() -> FastAPI:
             "client_id": "a" + body["token"][:31],
             "sub": "p" + body["token"][:31],
             "user_key": body["token"],
-            "scopes": ["sound.upload"],
+            "scopes": ["sound.upload", "sound.share"],
             "consent_id": "c" + body["token"][:31],
             "consent_version": 1,
             "terms_version": "t1",
@@ -104,11 +104,14 @@ def rss_kib(pid: int) -> int:
 
 
 async def upload(
-    http: httpx.AsyncClient, path: Path, on_chunks: Callable[[], object] = lambda: None
+    http: httpx.AsyncClient,
+    path: Path,
+    on_chunks: Callable[[], object] = lambda: None,
+    user: str | None = None,
 ) -> tuple[float, float]:
     """(seconds of the chunk phase, seconds to `ingested`)."""
     size = os.path.getsize(path)  # noqa: ASYNC240  # the bench client, not the service
-    headers = {"Authorization": f"Bearer {uuid.uuid4().hex}"}
+    headers = {"Authorization": f"Bearer {user or uuid.uuid4().hex}"}
     start = time.perf_counter()
     count = -(-size // CHUNK)
     r = await http.post(
@@ -211,8 +214,10 @@ async def run(repeats: int, big_mb: int) -> int:
             with tempfile.TemporaryDirectory() as folder:
                 for size in (1 * MB, 10 * MB):
                     files = [wav_file(size, folder, seed) for seed in range(repeats)]
+                    files_size = files[0].stat().st_size
                     raws = [await raw_put(bucket, f) for f in files]
-                    times = [await upload(http, f) for f in files]
+                    user = uuid.uuid4().hex
+                    times = [await upload(http, f, user=user) for f in files]
                     chunks = [t[0] for t in times]
                     totals = [t[1] for t in times]
                     mb = size / MB
@@ -228,6 +233,36 @@ async def run(repeats: int, big_mb: int) -> int:
                         f" (p99 {p99(totals) * 1000:.0f} ms)"
                     )
                     failed += ratio < 0.8
+                    # share-out: fetch every one of them back next to raw GridFS reads
+                    raw_ids = [d._id async for d in bucket.find({"length": files_size})]
+                    raw_reads = []
+                    for file_id in raw_ids[:repeats]:
+                        began = time.perf_counter()
+                        source = await bucket.open_download_stream(file_id)
+                        while await source.read(1024 * 1024):
+                            pass
+                        raw_reads.append(time.perf_counter() - began)
+                    auth = {"Authorization": f"Bearer {user}"}
+                    listed = (await http.get("/v1/sounds?max_count=50", headers=auth)).json()
+                    fetches = []
+                    for item in listed["data"]["sounds"]:
+                        began = time.perf_counter()
+                        async with http.stream(
+                            "GET", f"/v1/sounds/{item['sound_id']}", headers=auth
+                        ) as r:
+                            assert r.status_code == 200
+                            async for _ in r.aiter_bytes():
+                                pass
+                        fetches.append(time.perf_counter() - began)
+                    if raw_reads and fetches:
+                        raw_read_rate = mb * len(raw_reads) / sum(raw_reads)
+                        fetch_rate = mb * len(fetches) / sum(fetches)
+                        print(
+                            f"{size // MB:>3} MB share-out: raw GridFS read {raw_read_rate:6.1f}"
+                            f" MB/s (p99 {p99(raw_reads) * 1000:.0f} ms) | sound fetch"
+                            f" {fetch_rate:6.1f} MB/s (p99 {p99(fetches) * 1000:.0f} ms, transfer"
+                            f" recorded first) = {fetch_rate / raw_read_rate:.0%} of raw"
+                        )
                     for f in files:
                         f.unlink()
                 big = wav_file(big_mb * MB, folder, 999)
