@@ -11,7 +11,7 @@ refused.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -61,6 +61,8 @@ async def test_an_upload_goes_through_real_auth_and_consent_and_stops_at_revoke(
     servers: Servers,
     auth: TokenHarness,
     mongo_client: AsyncMongoClient[dict[str, Any]],
+    make_topic: Callable[..., Awaitable[str]],
+    unique: Callable[[str], str],
 ) -> None:
     tokens = auth
     grant = tokens.grant(scopes=("sound.upload",))
@@ -73,6 +75,8 @@ async def test_an_upload_goes_through_real_auth_and_consent_and_stops_at_revoke(
             consent_url=consent.url,
             service_token_keys=SOUND_KEYS,
             call_timeout_s=10,
+            consent_events_topic=await make_topic(unique("t-sound-consent-events")),
+            consent_events_group=unique("t-sound-consent"),
         )
         # The real resolve adapter, over auth's app in this process (auth's own harness).
         resolver = HttpTokenResolver(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -10,15 +10,24 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from kits_testing import Servers
+from shared.topics import DOMAIN_PARTITIONS
 from sound.main import create_app
 from sound_testing import FakeConsent, FakeTokens, Harness, sound_settings
 
 
 @pytest.fixture
 async def sound(
-    servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    make_topic: Callable[..., Awaitable[str]],
+    unique: Callable[[str], str],
 ) -> AsyncIterator[Harness]:
-    settings = sound_settings(servers)
+    """A fresh sound (own database, its own consent-events topic and group); auth and consent
+    are fakes of its ports."""
+    topic = await make_topic(unique("t-sound-consent-events"), partitions=DOMAIN_PARTITIONS)
+    settings = sound_settings(
+        servers, consent_events_topic=topic, consent_events_group=unique("t-sound-consent")
+    )
     tokens, consent = FakeTokens(), FakeConsent()
     app = create_app(settings, tokens=tokens, consent=consent)
     async with (

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from shared.topics import CONSENT_EVENTS
 
 MIB = 1024 * 1024
 
@@ -40,3 +41,8 @@ class SoundSettings(ServiceSettings):
     abandon_after_s: float = Field(default=3600.0, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     temp_dir: str | None = None
+    # consent.events: a revoked or invalidated consent ends the user's open uploads for that app.
+    consent_events_topic: str = Field(default=CONSENT_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    consent_events_group: str = Field(
+        default="sound.consent-events", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )

@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from kits_testing import Servers, read_since, topic_ends
+from kits_testing import Servers, eventually, read_since, topic_ends
+from shared.events import make_event
+from shared.events.consent import ConsentRevoked
+from shared.events.envelope import CONTENT_TYPE
 from shared.kafka.broker import make_broker
 from shared.kafka.publisher import DurablePublisher
 from shared.topics import SOUND_EVENTS
@@ -271,3 +274,33 @@ async def test_a_fetch_whose_transfer_cannot_be_recorded_is_503_with_no_bytes(
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "service_unavailable"
     assert b"RIFF" not in refused.content
+
+
+async def test_a_revoked_consent_ends_the_open_uploads_of_that_app(sound: Harness) -> None:
+    headers, grant = sound.user()
+    data = audio("wav", seconds=1.0)
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/wav")
+    upload_id = r.json()["data"]["upload_id"]
+    await sound.put(headers, upload_id, data, 0, CHUNK)
+    event = make_event(
+        ConsentRevoked(
+            user_key=grant.user_key, app_id=grant.client_id, consent_id=grant.consent_id, version=2
+        ),
+        source="kits.consent",
+    )
+    await sound.container.runtime.publisher.publish_raw(
+        topic=sound.container.settings.consent_events_topic,
+        value=event.to_bytes(),
+        key=event.key(),
+        headers={"content-type": CONTENT_TYPE},
+    )
+
+    async def ended() -> bool:
+        doc = await sound.container.store.upload(upload_id)
+        return doc is not None and doc["state"] == "rejected"
+
+    await eventually(ended, timeout_s=30)
+    doc = await sound.container.store.upload(upload_id)
+    assert doc is not None
+    assert doc["reason_code"] == "consent_revoked"
+    assert await sound.container.store.parts(upload_id) == {}

@@ -311,6 +311,27 @@ class Uploads:
                 await self.store.delete_upload(doc["_id"])
         return dropped
 
+    async def end_consent(self, *, user_key: str, app_id: str) -> int:
+        """The user's consent for the app ended: each of their open uploads for it is rejected
+        (`consent_revoked`) and its chunks deleted; how many. The check already refuses every
+        later call; this frees the storage at once rather than at the sweep."""
+        ended = 0
+        async for doc in self.store.uploads():
+            if (doc["user_key"], doc["app_id"], doc["state"]) != (user_key, app_id, "receiving"):
+                continue
+            outcome = {
+                "state": "rejected",
+                "reason_code": "consent_revoked",
+                "reason": "the user's consent for this app ended during the upload",
+                "event_id": new_event_id(),
+                "published": False,
+            }
+            await self.store.update_upload(doc["_id"], outcome)
+            await self.store.drop_parts(doc["_id"])
+            await self._announce({**doc, **outcome})
+            ended += 1
+        return ended
+
     async def drain(self) -> None:
         """Wait for running validations (shutdown, tests)."""
         while self._tasks:
