@@ -132,6 +132,13 @@ async def test_refusals_without_scope_token_or_consent(sound: Harness) -> None:
         {"Authorization": "Bearer nope"}, data, chunk=CHUNK, media="audio/wav"
     )
     assert unknown.status_code == 401
+    for reason in ("expired", "revoked"):  # what auth's resolve answers for such tokens
+        sound.tokens.grants[reason] = f"token {reason}"
+        dead = await sound.init(
+            {"Authorization": f"Bearer {reason}"}, data, chunk=CHUNK, media="audio/wav"
+        )
+        assert dead.status_code == 401
+        assert reason in dead.json()["error"]["message"]
     headers, _ = sound.user(scopes=("user.info.basic",))
     assert (await sound.init(headers, data, chunk=CHUNK, media="audio/wav")).status_code == 403
     token, grant = sound.tokens.issue()
