@@ -311,3 +311,24 @@ async def test_a_revoked_consent_ends_the_open_uploads_of_that_app(sound: Harnes
     assert doc is not None
     assert doc["reason_code"] == "consent_revoked"
     assert await sound.container.store.parts(upload_id) == {}
+
+
+async def test_an_interrupted_validation_is_run_again_by_the_sweep(sound: Harness) -> None:
+    headers, _ = sound.user()
+    data = audio("flac", seconds=1.0)
+    r = await sound.init(headers, data, chunk=CHUNK, media="audio/flac")
+    upload_id = r.json()["data"]["upload_id"]
+    for index in range(r.json()["data"]["chunk_count"]):
+        await sound.put(headers, upload_id, data, index, CHUNK)
+    # As if the process stopped right after taking the completion claim.
+    uploads = sound.container.uploads
+    assert await sound.container.store.claim_completion(upload_id, uploads.clock())
+    await sound.container.store.update_upload(
+        upload_id, {"state": "validating", "validating_since": uploads.clock()}
+    )
+    uploads.stuck_after_s = 0.0
+    await uploads.sweep()
+    await uploads.drain()
+    status = (await sound.http.get(f"/v1/uploads/{upload_id}", headers=headers)).json()["data"]
+    assert status["state"] == "ingested"
+    assert status["sha256"] == hashlib.sha256(data).hexdigest()

@@ -146,17 +146,16 @@ class MongoSoundStore:
     # blobs and sounds
     async def store_blob(self, upload_id: str, sha256: str, size: int) -> tuple[str, bool]:
         """Make the upload's stored chunks the blob of this content (no copy: the blob is the
-        ordered list of their GridFS files), unless that content is stored already; the
-        digest the sound refers to, and whether this call stored it. Either way the upload's
-        parts are forgotten (their files deleted when another copy won)."""
+        ordered list of their GridFS files) unless another upload's chunks hold it already;
+        the digest, and whether this upload's chunks are the blob (then they must be kept when
+        its parts are forgotten). Repeatable: a re-run for the same upload finds its own blob."""
         parts = await self.parts(upload_id)
         files = [parts[index]["file_id"] for index in range(len(parts))]
         try:
             await self._blobs.insert_one({"_id": sha256, "files": files, "size": size})
         except DuplicateKeyError:
-            await self.drop_parts(upload_id)
-            return sha256, False
-        await self.drop_parts(upload_id, keep_files=True)
+            existing = await self._blobs.find_one({"_id": sha256})
+            return sha256, existing is not None and existing["files"] == files
         return sha256, True
 
     async def blob(self, sha256: str) -> dict[str, Any] | None:

@@ -48,7 +48,7 @@ class Store(Protocol):
     ) -> bool: ...
     async def parts(self, upload_id: str) -> dict[int, dict[str, Any]]: ...
     async def assemble(self, upload_id: str, count: int, into: Any) -> tuple[str, int]: ...
-    async def drop_parts(self, upload_id: str) -> None: ...
+    async def drop_parts(self, upload_id: str, *, keep_files: bool = False) -> None: ...
     async def store_blob(self, upload_id: str, sha256: str, size: int) -> tuple[Any, bool]: ...
     async def insert_sound(self, doc: dict[str, Any]) -> None: ...
 
@@ -73,7 +73,9 @@ class Uploads:
     keep_outcome_s: float = 7 * 86400.0
     temp_dir: str | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stuck_after_s: float = 900.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _running: set[str] = field(default_factory=set)
 
     async def authorize(self, token: str | None) -> Grant:
         """The caller's grant when its token and consent allow an upload call now."""
@@ -206,11 +208,18 @@ class Uploads:
             raise Refused("incomplete_upload", f"{missing} chunk(s) are not stored yet")
         if not await self.store.claim_completion(upload_id, self.clock()):
             return await self._status(doc)
-        await self.store.update_upload(upload_id, {"state": "validating"})
-        task = asyncio.create_task(self._validate(doc))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.store.update_upload(
+            upload_id, {"state": "validating", "validating_since": self.clock()}
+        )
+        self._start_validation(doc)
         return {"upload_id": upload_id, "state": "validating"}
+
+    def _start_validation(self, doc: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._validate(doc), name=f"validate:{doc['_id']}")
+        self._tasks.add(task)
+        self._running.add(doc["_id"])
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._running.discard(doc["_id"]))
 
     async def _validate(self, doc: dict[str, Any]) -> None:
         upload_id = doc["_id"]
@@ -225,8 +234,9 @@ class Uploads:
             }
         outcome["event_id"] = new_event_id()
         outcome["published"] = False
+        keep = bool(outcome.pop("owns_blob", False))
         await self.store.update_upload(upload_id, outcome)
-        await self.store.drop_parts(upload_id)
+        await self.store.drop_parts(upload_id, keep_files=keep)
         await self._announce({**doc, **outcome})
 
     async def _judge(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +251,7 @@ class Uploads:
                     "reason_code": rejected.code,
                     "reason": rejected.reason,
                 }
-            await self.store.store_blob(upload_id, sha256, size)
+            _, owns_blob = await self.store.store_blob(upload_id, sha256, size)
         sound_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kits-sound:{upload_id}").hex
         await self.store.insert_sound(
             {
@@ -262,6 +272,7 @@ class Uploads:
         )
         return {
             "state": "ingested",
+            "owns_blob": owns_blob,
             "sound_id": sound_id,
             "sha256": sha256,
             "duration_ms": facts.duration_ms,
@@ -303,6 +314,15 @@ class Uploads:
                 await self.store.drop_parts(doc["_id"])
                 await self.store.delete_upload(doc["_id"])
                 dropped += 1
+            elif (
+                doc["state"] == "validating"
+                and doc["_id"] not in self._running
+                and now - _aware(doc.get("validating_since", touched))
+                > timedelta(seconds=self.stuck_after_s)
+            ):
+                # Interrupted (a process stop): validate again; every step is repeatable.
+                await self.store.update_upload(doc["_id"], {"validating_since": now})
+                self._start_validation(doc)
             elif doc["state"] in ("ingested", "rejected") and not doc.get("published"):
                 await self._announce(doc)
             elif doc["state"] in ("ingested", "rejected") and now - touched > timedelta(
