@@ -25,7 +25,7 @@ ol.timeline li.violation{border-color:#9b1c1c;background:#fdf0f0}
 a{color:#1d4ed8}button,.button{font:inherit;padding:.5rem 1rem;border:0;border-radius:.3rem;
 background:#1d4ed8;color:#fff;cursor:pointer;text-decoration:none;display:inline-block;
 margin:.2rem 0}
-button.danger{background:#9b1c1c}button.secondary,.button.secondary{background:#374151}
+button.danger,.button.danger{background:#9b1c1c}button.secondary,.button.secondary{background:#374151}
 a:focus,button:focus,.button:focus{outline:3px solid #1d4ed8;outline-offset:2px}
 form{display:inline}.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.6rem}
 .result{font-weight:600}.ok{color:#0f5e1e}.failed{color:#9b1c1c}.error{color:#9b1c1c;font-weight:600}
