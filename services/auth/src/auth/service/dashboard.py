@@ -10,9 +10,14 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry
-from auth.service.dashboard_ports import AccessReports, TermsLinks, UserConsents, UserTokens
+from auth.service.dashboard_ports import (
+    AccessReports,
+    AccountDeleter,
+    TermsLinks,
+    UserConsents,
+    UserTokens,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ class Dashboard:
     reports: AccessReports
     tokens: UserTokens
     terms: TermsLinks
-    accounts: Accounts
+    accounts: AccountDeleter
 
     async def overview(self, *, user_key: str) -> Overview:
         """The user's consents joined with the audit's report, newest transfer first."""

@@ -59,3 +59,11 @@ class TermsLinks(Protocol):
     async def terms_url(self, app_id: str) -> str | None:
         """The app's current terms URL, or None for an unknown app."""
         ...
+
+
+class AccountDeleter(Protocol):
+    """Account deletion (auth's own `Accounts`): the event first, then every trace in auth."""
+
+    async def delete(self, *, user_key: str) -> None:
+        """Publish `auth.user_deleted.v1` durably (else PublishFailed), then delete."""
+        ...
