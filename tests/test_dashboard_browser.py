@@ -26,6 +26,7 @@ from auth_testing import random_number
 from kits_browser import (
     PHONE_VIEWPORT,
     axe_violations,
+    focus_ring,
     free_socket,
     horizontal_overflow,
     live_server,
@@ -146,6 +147,7 @@ async def test_see_verify_tamper_and_revoke_in_the_browser(
 async def _verify(page: Page, event_id: str, *, expect_text: str) -> None:
     button = page.locator(f'button.verify[data-event="{event_id}"]')
     await button.focus()
+    assert await focus_ring(page) == "solid 3px"
     await page.keyboard.press("Enter")
     result = page.locator(f"#{await button.get_attribute('aria-describedby')}")
     await expect(result).to_contain_text(expect_text, timeout=20_000)

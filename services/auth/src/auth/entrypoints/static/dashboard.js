@@ -35,6 +35,10 @@ async function verify(button) {
       const { entry, checkpoint } = result;
       show(output, true, `Verified: entry ${entry.index} of shard ${entry.shard} is in the ` +
         `ledger checkpoint signed at ${checkpoint.time}.`);
+    } else if (result.step === "fetch" && / answered 409$/.test(result.reason)) {
+      // Not a failure: the audit has not signed a checkpoint over this entry yet.
+      show(output, false, "Not verifiable yet: the ledger has not signed this entry's " +
+        "checkpoint. Try again in a few seconds.");
     } else {
       show(output, false, `Verification failed (${result.step}): ${result.reason}`);
     }
