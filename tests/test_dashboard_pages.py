@@ -77,6 +77,8 @@ async def test_no_or_a_forged_session_goes_to_the_login_page_and_back(
         assert script.status_code == 200
         assert script.headers["content-type"].startswith("text/javascript")
         _is_page(await http.get("/account/static/config.py"), 404)
+        _is_page(await http.get("/account/consents/a/b/revoke"), 404)
+        _is_page(await http.post("/account/nowhere"), 404)
 
 
 async def test_the_dashboard_shows_the_app_its_receipt_and_the_report(

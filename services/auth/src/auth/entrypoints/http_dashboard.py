@@ -212,6 +212,13 @@ async def delete(c: Deps, request: Request, csrf: AnyForm = "", confirm: AnyForm
     return response
 
 
+@router.api_route("/account/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+async def unknown(c: Deps, rest: str) -> Response:
+    """Any other address under /account: a page that says so (registered last)."""
+    del rest
+    return _error(c, 404, "Not found", "There is no such page. Go back to your apps.")
+
+
 def _expired(c: Deps) -> HTMLResponse:
     return _error(
         c,
