@@ -136,6 +136,7 @@ async def test_see_verify_tamper_and_revoke_in_the_browser(
         await app.get_by_role("button", name="Revoke access for Tune Share").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Access revoked")
     await expect(page.get_by_role("status")).to_contain_text("Access revoked")
+    assert await axe_violations(page) == []
     await screenshot(page, folder=SHOTS, name="3-revoked")
     await page.goto(f"{dash.auth}/account")
     await expect(app.get_by_text("Status: revoked")).to_be_visible()
@@ -188,3 +189,9 @@ async def test_the_dashboard_fits_a_phone_and_refuses_a_forged_session(
     assert await horizontal_overflow(page) == 0
     assert await axe_violations(page) == []
     await screenshot(page, folder=SHOTS, name="phone-size-delete")
+    missing = await page.goto(f"{dash.auth}/account/consents/cn_not_mine/receipt")
+    assert missing is not None
+    assert missing.status == 404
+    await expect(page.get_by_role("alert")).to_contain_text("no consent with this id")
+    assert await axe_violations(page) == []
+    await screenshot(page, folder=SHOTS, name="phone-size-not-found")
