@@ -23,12 +23,12 @@ from audit.main import create_app as create_audit
 from audit_events import transfer
 from audit_testing import at, audit_settings
 from kits_browser import free_socket, live_server
-from kits_testing import Servers, eventually, start_group_at_end
+from kits_testing import Servers, eventually
 from shared.events import CloudEvent, make_event
 from shared.kafka.broker import ensure_topics, make_broker
 from shared.kafka.publisher import DurablePublisher
 from shared.settings import ServiceSettings
-from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS, TopicSpec
+from shared.topics import DOMAIN_PARTITIONS, TopicSpec
 
 
 @dataclass
@@ -126,19 +126,19 @@ async def dashboard_stack(
         secure_cookies=secure_cookies,
         auth_overrides={"audit_url": audit_url},
     ) as stack:
-        # The judge waits until the ledger group has read the real consent and auth topics past
-        # a transfer's time (audit README "Violations"), so the group reads those too, from now.
-        watched = [CONSENT_EVENTS, AUTH_EVENTS]
-        topics = [stack.consent.settings.events_topic, transfer_topic, *watched]
+        # The judge waits until the ledger group has read this test's consent topic past a
+        # transfer's time (audit README "Violations"); no terms topic here, so none to wait for.
+        consent_topic = stack.consent.settings.events_topic
         settings = audit_settings(
             servers,
-            ledger_topics=",".join(topics),
+            ledger_topics=f"{consent_topic},{transfer_topic}",
+            judge_consent_topics=consent_topic,
+            judge_terms_topics="",
             cors_origins=stack.auth,
             user_token_issuer=stack.auth,
             user_token_jwks="",
             user_token_jwks_url=f"{stack.auth}/.well-known/jwks.json",
         )
-        await start_group_at_end(servers.kafka, group_id=settings.ledger_group, topics=watched)
         try:
             async with live_server(create_audit(settings), sock=audit_sock) as url:
                 assert url == audit_url
