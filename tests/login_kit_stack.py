@@ -123,13 +123,14 @@ async def login_kit(
     """Consent, audit and auth on free ports of 127.0.0.1, wired to each other as deployed
     (`overrides`: auth settings, e.g. another broker); then all torn down, databases dropped."""
     transfers = f"t-transfers-{uuid.uuid4().hex[:10]}"
+    kafka: str = overrides.get("kafka_bootstrap_servers", servers.kafka)
     spec = TopicSpec(transfers, DOMAIN_PARTITIONS, 3_600_000, "test")
-    await ensure_topics(bootstrap_servers=servers.kafka, topics=[spec])
+    await ensure_topics(bootstrap_servers=kafka, topics=[spec])
     auth_sock, consent_sock = free_socket(), free_socket()
     auth_url = f"http://127.0.0.1:{auth_sock.getsockname()[1]}"
     consent_url = f"http://127.0.0.1:{consent_sock.getsockname()[1]}"
     auth_jwks = f"{auth_url}/.well-known/jwks.json"
-    audit = audit_settings(servers, ledger_topics=transfers)
+    audit = audit_settings(servers, ledger_topics=transfers, kafka_bootstrap_servers=kafka)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_url)
     dropped = [audit.database_name]
     try:
@@ -143,6 +144,9 @@ async def login_kit(
             user_token_jwks_url=auth_jwks,
             auth_callback_urls=f"{auth_url}/oauth/consent/callback",
         ) as consent:
+            if kafka != servers.kafka:  # auth on another broker consumes consent's topic there
+                events = TopicSpec(consent.settings.events_topic, DOMAIN_PARTITIONS, 3_600_000, "t")
+                await ensure_topics(bootstrap_servers=kafka, topics=[events])
             values: dict[str, Any] = {
                 "issuer": auth_url,
                 "consent_url": consent_url,

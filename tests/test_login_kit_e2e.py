@@ -11,11 +11,17 @@ very next data call (no sleep) and the refresh are refused.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
+import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -199,3 +205,102 @@ async def _revoke(stack: LoginKit, user_key: str, consent_id: str) -> None:
             headers={"Authorization": f"Bearer {stack.user_token(user_key)}"},
         )
     assert answer.status_code == 200, answer.text
+
+
+# The broker-stop test owns a second real Kafka (its own instance, ports and data), started and
+# stopped with the project's script as shared/tests/integration/test_publish_outage.py does; the
+# shared broker of the other tests is never touched.
+ROOT = Path(__file__).resolve().parents[1]
+OUTAGE = ("login-kit-outage", int(os.environ.get("LOGIN_KIT_OUTAGE_PORT", "19392")))
+DEADLINE_S = 2.0  # auth's PUBLISH_DEADLINE_S in this test: the durable publish's deadline
+
+
+def outage_kafka(action: str) -> None:
+    name, port = OUTAGE
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/servers.py"),
+            "kafka",
+            action,
+            "--instance",
+            name,
+            "--port",
+            str(port),
+            "--controller-port",
+            str(port + 1),
+        ],
+        check=True,
+        cwd=ROOT,
+        timeout=180,
+    )
+
+
+@pytest.fixture
+def outage_broker() -> Iterator[str]:
+    outage_kafka("up")
+    try:
+        yield f"127.0.0.1:{OUTAGE[1]}"
+    finally:
+        outage_kafka("down")
+
+
+async def test_with_the_broker_stopped_a_data_request_is_a_503_envelope_and_releases_nothing(
+    servers: Servers, outage_broker: str, new_context: NewContext
+) -> None:
+    sock = free_socket()
+    redirect = f"http://127.0.0.1:{sock.getsockname()[1]}/cb"
+    async with (
+        live_server(the_app(), lifespan="off", sock=sock),
+        login_kit(
+            servers,
+            redirect=redirect,
+            kafka_bootstrap_servers=outage_broker,
+            publish_deadline_s=DEADLINE_S,
+        ) as stack,
+    ):
+        verifier = secrets.token_urlsafe(64)
+        async with AsyncOAuth2Client(
+            client_id=stack.client_id,
+            client_secret=stack.client_secret,
+            redirect_uri=redirect,
+            scope=" ".join(SCOPES),
+            code_challenge_method="S256",
+            timeout=20,
+        ) as client:
+            url, state = client.create_authorization_url(
+                f"{stack.auth}/oauth/authorize", code_verifier=verifier
+            )
+            landed = await browser_consent(new_context, stack, url, redirect)
+            await client.fetch_token(
+                f"{stack.auth}/oauth/token",
+                authorization_response=landed,
+                code_verifier=verifier,
+                state=state,
+            )
+            info = f"{stack.auth}/v2/user/info/"
+            assert (await client.get(info, params={"fields": INFO_FIELDS})).status_code == 200
+
+            await asyncio.to_thread(outage_kafka, "down")
+            for _ in range(3):
+                started = time.monotonic()
+                down = await client.get(info, params={"fields": INFO_FIELDS})
+                took = time.monotonic() - started
+                assert down.status_code == 503, down.text
+                assert took < DEADLINE_S + 1.0, took
+                body = down.json()
+                assert body["data"] == {}
+                assert body["error"]["code"] == "service_unavailable"
+                assert body["error"]["log_id"]
+                assert "open_id" not in down.text
+                assert "display_name" not in down.text
+
+            await asyncio.to_thread(outage_kafka, "up")
+            async with asyncio.timeout(90):
+                while True:
+                    back = await client.get(info, params={"fields": INFO_FIELDS})
+                    if back.status_code == 200:
+                        break
+                    assert back.status_code == 503, back.text
+                    await asyncio.sleep(0.2)
+            assert back.json()["data"]["user"]["open_id"]
