@@ -294,13 +294,13 @@ async def test_design_transfer_not_recorded_answers_503_and_nothing_usable(
     tokens: TokenHarness,
 ) -> None:
     code, verifier = await tokens.code(tokens.grant())
-    tokens.transfers.fail = True
+    tokens.transfers.failing = True
 
     response = await tokens.redeem(code, verifier)
 
     oauth_error(response, 503, "temporarily_unavailable")
     assert "access_token" not in response.text
-    tokens.transfers.fail = False
+    tokens.transfers.failing = False
     oauth_error(await tokens.redeem(code, verifier), 400, "invalid_grant")  # code spent
     [family_id] = [
         doc["_id"]
