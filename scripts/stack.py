@@ -89,9 +89,14 @@ def consent_hand_over(service: str, env: dict[str, str], *, auth_url: str) -> No
         if "CONSENT_WEBHOOK_SECRET_CALLER_JWKS" not in env:
             env["CONSENT_WEBHOOK_SECRET_CALLER"] = "stack"
             env["CONSENT_WEBHOOK_SECRET_CALLER_JWKS"] = subprocess.run(
-                [str(ROOT / ".venv/bin/demo-app-register"), "caller-jwks",
-                 str(run_dir() / "stack-caller.seed")],
-                check=True, capture_output=True, text=True,
+                [
+                    str(ROOT / ".venv/bin/demo-app-register"),
+                    "caller-jwks",
+                    str(run_dir() / "stack-caller.seed"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
         callers = {"auth": {"jwks_url": f"{auth_url}/.well-known/jwks.json"}}
         env.setdefault("CONSENT_SERVICE_CALLERS", json.dumps(callers))
@@ -196,9 +201,11 @@ def demo_port() -> int:
 
 def demo_registered(env_file: Path, auth_url: str) -> bool:
     """A saved registration that `GET /v1/apps/{id}` still answers 200 for."""
-    saved = dict(
-        line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
-    ) if env_file.exists() else {}
+    saved = (
+        dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        if env_file.exists()
+        else {}
+    )
     client_id, key = saved.get("DEMO_CLIENT_ID"), saved.get("DEMO_DEVELOPER_KEY")
     if not (client_id and key):
         return False
@@ -220,22 +227,33 @@ def start_demo_app() -> None:
     public_url = f"http://127.0.0.1:{demo_port()}"
     env_file = run_dir() / "demo-app.env"
     env = {
-        **os.environ, "DEMO_AUTH_URL": auth_url, "DEMO_CONSENT_URL": consent_url,
-        "DEMO_PUBLIC_URL": public_url, "DEMO_ENV_FILE": str(env_file), "DEMO_CALLER": "stack",
+        **os.environ,
+        "DEMO_AUTH_URL": auth_url,
+        "DEMO_CONSENT_URL": consent_url,
+        "DEMO_PUBLIC_URL": public_url,
+        "DEMO_ENV_FILE": str(env_file),
+        "DEMO_CALLER": "stack",
         "DEMO_CALLER_SEED_FILE": str(run_dir() / "stack-caller.seed"),
     }
     if not demo_registered(env_file, auth_url):
         made = subprocess.run(
             [str(ROOT / ".venv/bin/auth-admin"), "create-developer", "--name", "Tunetown demo"],
-            cwd=ROOT, env=service_env("auth", servers_env()),
-            capture_output=True, text=True, check=False,
+            cwd=ROOT,
+            env=service_env("auth", servers_env()),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if made.returncode != 0:
             sys.exit(f"creating the demo developer failed:\n{made.stdout}{made.stderr}")
         env["DEMO_DEVELOPER_KEY"] = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
     done = subprocess.run(
         [str(ROOT / ".venv/bin/demo-app-register"), "register"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         sys.exit(f"registering the demo app failed:\n{done.stdout}{done.stderr}")
@@ -245,15 +263,23 @@ def start_demo_app() -> None:
     if alive(pid_file):
         stop_service("demo-app")  # it must run with the registration just checked
     app_env = {
-        **os.environ, **saved, "DEMO_ENVIRONMENT": "development",
-        "DEMO_HTTP_PORT": str(demo_port()), "DEMO_PUBLIC_URL": public_url,
-        "DEMO_AUTH_URL": auth_url, "DEMO_DATA_DIR": str(run_dir() / "demo-app"),
+        **os.environ,
+        **saved,
+        "DEMO_ENVIRONMENT": "development",
+        "DEMO_HTTP_PORT": str(demo_port()),
+        "DEMO_PUBLIC_URL": public_url,
+        "DEMO_AUTH_URL": auth_url,
+        "DEMO_DATA_DIR": str(run_dir() / "demo-app"),
         "DEMO_SOUND_URL": f"http://127.0.0.1:{port_of('sound')}",
     }
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/demo-app")], cwd=ROOT, env=app_env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [str(ROOT / ".venv/bin/demo-app")],
+            cwd=ROOT,
+            env=app_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + 60

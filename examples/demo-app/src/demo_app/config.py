@@ -37,5 +37,7 @@ class Settings(BaseSettings):
         if self.environment != "development" and not (
             self.client_id and self.client_secret and self.webhook_secret
         ):
-            raise ValueError("DEMO_CLIENT_ID, DEMO_CLIENT_SECRET and DEMO_WEBHOOK_SECRET are required")
+            raise ValueError(
+                "DEMO_CLIENT_ID, DEMO_CLIENT_SECRET and DEMO_WEBHOOK_SECRET are required"
+            )
         return self

@@ -23,7 +23,9 @@ from demo_app.store import Store
 
 log = logging.getLogger("demo_app")
 COOKIE = "tunetown_sid"
-REVOKED = "Access was revoked by the user. Tunetown has dropped its tokens; log in again to continue."
+REVOKED = (
+    "Access was revoked by the user. Tunetown has dropped its tokens; log in again to continue."
+)
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
@@ -34,9 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = Store(settings.data_dir)
     platform = Platform(
-        auth_url=settings.auth_url, client_id=settings.client_id,
-        client_secret=settings.client_secret, redirect_uri=settings.redirect_uri,
-        scopes=settings.scopes, timeout_s=settings.http_timeout_s,
+        auth_url=settings.auth_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        redirect_uri=settings.redirect_uri,
+        scopes=settings.scopes,
+        timeout_s=settings.http_timeout_s,
     )
 
     @asynccontextmanager
@@ -104,16 +109,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.drop_token(open_id)
             return html(pages.signed_out(REVOKED), 403)
         notice = request.query_params.get("notice", "")[:200]
-        return html(pages.home(profile=profile, videos=videos, uploads=store.uploads(open_id),
-                               notice=notice))
+        return html(
+            pages.home(
+                profile=profile, videos=videos, uploads=store.uploads(open_id), notice=notice
+            )
+        )
 
     @app.get("/login")
     async def login(request: Request) -> Response:
         """Start the authorization code flow (PKCE S256, state, nonce)."""
         sid = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)
         start = await platform.start()
-        store.save_flow(state=start.state, verifier=start.verifier, nonce=start.nonce,
-                        session_id=sid)
+        store.save_flow(
+            state=start.state, verifier=start.verifier, nonce=start.nonce, session_id=sid
+        )
         response = RedirectResponse(start.url, status_code=303)
         response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path="/")
         return response
@@ -125,11 +134,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sid = request.cookies.get(COOKIE, "")
         flow = store.take_flow(state=params.get("state", ""), session_id=sid) if sid else None
         if flow is None:
-            return html(pages.error("Sign-in failed", "This sign-in was not started here or "
-                                    "has expired. Start again."), 400)
+            return html(
+                pages.error(
+                    "Sign-in failed",
+                    "This sign-in was not started here or has expired. Start again.",
+                ),
+                400,
+            )
         try:
-            token = await platform.finish(params=params, state=params["state"],
-                                          verifier=flow[0], nonce=flow[1])
+            token = await platform.finish(
+                params=params, state=params["state"], verifier=flow[0], nonce=flow[1]
+            )
         except LoginFailed as exc:
             return html(pages.error("Sign-in failed", str(exc)), 400)
         open_id = str(token.get("open_id", ""))
@@ -163,8 +178,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return html(pages.signed_out(REVOKED), 403)
         try:
             result = await sound_kit.upload(
-                base_url=settings.sound_url, access_token=token["access_token"], title=title,
-                media_type=media_type, data=data, chunk_size=settings.upload_chunk_size,
+                base_url=settings.sound_url,
+                access_token=token["access_token"],
+                title=title,
+                media_type=media_type,
+                data=data,
+                chunk_size=settings.upload_chunk_size,
                 timeout_s=settings.http_timeout_s,
             )
         except sound_kit.SoundRefused as exc:
@@ -174,8 +193,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return html(pages.error("Upload refused", f"The Sound Kit said: {exc}"), 502)
         except httpx.HTTPError:
             return html(pages.error("Upload failed", "The Sound Kit did not answer."), 502)
-        store.add_upload(open_id=open_id, upload_id=result.upload_id, title=title,
-                         status=result.status + (f" ({result.reason})" if result.reason else ""))
+        store.add_upload(
+            open_id=open_id,
+            upload_id=result.upload_id,
+            title=title,
+            status=result.status + (f" ({result.reason})" if result.reason else ""),
+        )
         return RedirectResponse(f"/?notice=Upload+{result.status}", status_code=303)
 
     @app.post("/logout")
@@ -196,12 +219,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (WebhookVerificationError, ValueError):
             return JSONResponse({"detail": "bad signature"}, status_code=401)
         data = payload.get("data") if isinstance(payload, dict) else None
-        if (not isinstance(data, dict) or not isinstance(data.get("subject"), str)
-                or not isinstance(data.get("request_id"), str)):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("subject"), str)
+            or not isinstance(data.get("request_id"), str)
+        ):
             return JSONResponse({"detail": "data.subject and data.request_id required"}, 400)
-        rows = store.delete_user(request_id=data["request_id"][:200],
-                                 subject=data["subject"][:200],
-                                 reason=str(data.get("reason", ""))[:50])
+        rows = store.delete_user(
+            request_id=data["request_id"][:200],
+            subject=data["subject"][:200],
+            reason=str(data.get("reason", ""))[:50],
+        )
         return JSONResponse({"deleted": True, "rows": rows})
 
     @app.get("/deletions", response_class=HTMLResponse)

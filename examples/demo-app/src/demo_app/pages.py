@@ -22,8 +22,11 @@ padding:.3rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}
 
 
 def page(title: str, body: str, *, signed_in: bool = False) -> str:
-    logout = ('<form method="post" action="/logout"><button type="submit">Log out</button></form>'
-              if signed_in else "")
+    logout = (
+        '<form method="post" action="/logout"><button type="submit">Log out</button></form>'
+        if signed_in
+        else ""
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Tunetown</title><style>{CSS}</style></head><body>
@@ -38,24 +41,40 @@ def alert(message: str) -> str:
 
 
 def signed_out(notice: str = "") -> str:
-    body = (alert(notice) if notice else "") + """<section><h2>Welcome</h2>
+    body = (
+        (alert(notice) if notice else "")
+        + """<section><h2>Welcome</h2>
 <p>Tunetown shows your profile and videos and uploads your sounds to the platform,
 with your permission.</p><p><a href="/login">Log in with the platform</a></p></section>"""
+    )
     return page("Welcome", body)
 
 
-def home(*, profile: dict[str, Any], videos: list[dict[str, Any]],
-         uploads: list[tuple[str, str, str]], notice: str = "") -> str:
+def home(
+    *,
+    profile: dict[str, Any],
+    videos: list[dict[str, Any]],
+    uploads: list[tuple[str, str, str]],
+    notice: str = "",
+) -> str:
     name = escape(str(profile.get("display_name") or "you"))
-    items = "".join(
-        f"<li>{escape(str(v.get('title', '')))} ({escape(str(v.get('duration', '')))} s)</li>"
-        for v in videos
-    ) or "<li>No public videos.</li>"
-    ups = "".join(
-        f"<li>{escape(t)}: {escape(s)} <small>({escape(u)})</small></li>" for u, t, s in uploads
-    ) or "<li>No uploads yet.</li>"
+    items = (
+        "".join(
+            f"<li>{escape(str(v.get('title', '')))} ({escape(str(v.get('duration', '')))} s)</li>"
+            for v in videos
+        )
+        or "<li>No public videos.</li>"
+    )
+    ups = (
+        "".join(
+            f"<li>{escape(t)}: {escape(s)} <small>({escape(u)})</small></li>" for u, t, s in uploads
+        )
+        or "<li>No uploads yet.</li>"
+    )
     bio = escape(str(profile.get("bio_description") or ""))
-    body = (alert(notice) if notice else "") + f"""
+    body = (
+        (alert(notice) if notice else "")
+        + f"""
 <section aria-labelledby="p"><h2 id="p">Hello, {name}</h2><p>{bio}</p>
 <p>Your id in Tunetown: <code>{escape(str(profile.get("open_id", "")))}</code></p></section>
 <section aria-labelledby="v"><h2 id="v">Your public videos</h2><ul>{items}</ul></section>
@@ -67,6 +86,7 @@ value="My Tunetown tone">
 <input id="file" name="file" type="file" accept="audio/*">
 <p><button type="submit">Upload</button></p></form>
 <h3>Your uploads</h3><ul>{ups}</ul></section>"""
+    )
     return page("Home", body, signed_in=True)
 
 
@@ -76,11 +96,14 @@ def deletions(rows: list[tuple[str, str, str, float, int]]) -> str:
         f"<td>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(at))} UTC</td><td>{n}</td></tr>"
         for r, s, why, at, n in rows
     )
-    table = (f"<table><caption>Deletion requests received</caption><thead><tr>"
-             f"<th scope='col'>Request</th><th scope='col'>User (Tunetown id)</th>"
-             f"<th scope='col'>Reason</th><th scope='col'>Received</th>"
-             f"<th scope='col'>Rows deleted</th></tr></thead><tbody>{trs}</tbody></table>"
-             if rows else "<p>No deletion requests yet.</p>")
+    table = (
+        f"<table><caption>Deletion requests received</caption><thead><tr>"
+        f"<th scope='col'>Request</th><th scope='col'>User (Tunetown id)</th>"
+        f"<th scope='col'>Reason</th><th scope='col'>Received</th>"
+        f"<th scope='col'>Rows deleted</th></tr></thead><tbody>{trs}</tbody></table>"
+        if rows
+        else "<p>No deletion requests yet.</p>"
+    )
     return page("Deletion requests", f"<section><h2>Deletion requests</h2>{table}</section>")
 
 

@@ -41,8 +41,16 @@ class Start:
 class Platform:
     """One app's view of the platform: `client_id`, secret, discovery at `auth_url`."""
 
-    def __init__(self, *, auth_url: str, client_id: str, client_secret: str,
-                 redirect_uri: str, scopes: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        scopes: str,
+        timeout_s: float,
+    ) -> None:
         self._auth_url, self._scopes, self._timeout = auth_url.rstrip("/"), scopes, timeout_s
         self._client_id, self._secret, self._redirect = client_id, client_secret, redirect_uri
         self._meta: dict[str, Any] | None = None
@@ -54,9 +62,14 @@ class Platform:
 
     def _client(self, token: dict[str, Any] | None = None) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
-            client_id=self._client_id, client_secret=self._secret, scope=self._scopes,
-            redirect_uri=self._redirect, token_endpoint_auth_method="client_secret_basic",
-            code_challenge_method="S256", token=token, timeout=self._timeout,
+            client_id=self._client_id,
+            client_secret=self._secret,
+            scope=self._scopes,
+            redirect_uri=self._redirect,
+            token_endpoint_auth_method="client_secret_basic",
+            code_challenge_method="S256",
+            token=token,
+            timeout=self._timeout,
         )
 
     async def metadata(self) -> dict[str, Any]:
@@ -78,8 +91,9 @@ class Platform:
             )
         return Start(url=url, state=state, verifier=verifier, nonce=nonce)
 
-    async def finish(self, *, params: dict[str, str], state: str, verifier: str,
-                     nonce: str) -> dict[str, Any]:
+    async def finish(
+        self, *, params: dict[str, str], state: str, verifier: str, nonce: str
+    ) -> dict[str, Any]:
         """Exchange the callback's code; checks `iss` (RFC 9207) and the ID token."""
         meta = await self.metadata()
         if params.get("iss") != meta["issuer"]:
@@ -89,8 +103,11 @@ class Platform:
         async with self._client() as client:
             try:
                 token = await client.fetch_token(
-                    meta["token_endpoint"], code=params.get("code", ""), state=state,
-                    code_verifier=verifier, authorization_response=None,
+                    meta["token_endpoint"],
+                    code=params.get("code", ""),
+                    state=state,
+                    code_verifier=verifier,
+                    authorization_response=None,
                 )
             except (OAuthError, httpx.HTTPError) as exc:
                 raise LoginFailed(f"the code could not be exchanged ({exc})") from exc
@@ -135,10 +152,19 @@ class Platform:
             return token, False
         return await self.refresh(token), True
 
-    async def _data(self, method: str, path: str, token: dict[str, Any], fields: str,
-                    body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _data(
+        self,
+        method: str,
+        path: str,
+        token: dict[str, Any],
+        fields: str,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         r = await self._http.request(
-            method, f"{self._auth_url}{path}", params={"fields": fields}, json=body,
+            method,
+            f"{self._auth_url}{path}",
+            params={"fields": fields},
+            json=body,
             headers={"Authorization": f"Bearer {token['access_token']}"},
         )
         if r.status_code in (401, 403):

@@ -45,7 +45,8 @@ def service_token(key: OKPKey, caller: str) -> str:
     return jwt.encode(
         {"alg": "Ed25519", "typ": "kits-service+jwt", "kid": key.kid},
         {"iss": caller, "sub": caller, "aud": "consent", "iat": now, "exp": now + 60},
-        key, algorithms=["Ed25519"],
+        key,
+        algorithms=["Ed25519"],
     )
 
 
@@ -55,8 +56,12 @@ def app_body(public_url: str) -> dict[str, Any]:
         "client_type": "confidential",
         "redirect_uris": [f"{public_url}/callback"],
         "allowed_scopes": SCOPES,
-        "terms": {"terms_url": f"{public_url}/#terms", "terms_version": "v1",
-                  "recipients": ["Tunetown"], "retention_days": 30},
+        "terms": {
+            "terms_url": f"{public_url}/#terms",
+            "terms_version": "v1",
+            "recipients": ["Tunetown"],
+            "retention_days": 30,
+        },
         "privacy_policy_url": f"{public_url}/#privacy",
         "deletion_webhook_url": f"{public_url}/webhooks/platform",
     }
@@ -87,27 +92,40 @@ def register(env: dict[str, str]) -> dict[str, str]:
     with httpx.Client(timeout=10) as http:
         key = saved.get("DEMO_DEVELOPER_KEY") or env.get("DEMO_DEVELOPER_KEY", "")
         client_id, secret = saved.get("DEMO_CLIENT_ID", ""), saved.get("DEMO_CLIENT_SECRET", "")
-        reuse = bool(client_id and key) and http.get(
-            f"{auth}/v1/apps/{client_id}", headers={"Authorization": f"Bearer {key}"}
-        ).status_code == 200
+        reuse = (
+            bool(client_id and key)
+            and http.get(
+                f"{auth}/v1/apps/{client_id}", headers={"Authorization": f"Bearer {key}"}
+            ).status_code
+            == 200
+        )
         if not reuse:
             key = env.get("DEMO_DEVELOPER_KEY", "")
             if not key:
                 raise SystemExit("no reusable registration and no DEMO_DEVELOPER_KEY")
-            r = http.post(f"{auth}/v1/apps", json=app_body(public),
-                          headers={"Authorization": f"Bearer {key}"})
+            r = http.post(
+                f"{auth}/v1/apps", json=app_body(public), headers={"Authorization": f"Bearer {key}"}
+            )
             if r.status_code != 201:
                 raise SystemExit(f"registering Tunetown failed: {r.status_code} {r.text}")
             created = r.json()
             client_id, secret = created["app"]["client_id"], created["client_secret"]
         caller = caller_key(Path(env["DEMO_CALLER_SEED_FILE"]))
-        r = http.post(f"{consent}/internal/apps/{client_id}/webhook-secret", headers={
-            "Authorization": f"Bearer {service_token(caller, env.get('DEMO_CALLER', 'stack'))}"})
+        r = http.post(
+            f"{consent}/internal/apps/{client_id}/webhook-secret",
+            headers={
+                "Authorization": f"Bearer {service_token(caller, env.get('DEMO_CALLER', 'stack'))}"
+            },
+        )
         if r.status_code != 200:
             raise SystemExit(f"fetching the webhook secret failed: {r.status_code} {r.text}")
-        values = {"DEMO_CLIENT_ID": client_id, "DEMO_CLIENT_SECRET": secret,
-                  "DEMO_WEBHOOK_SECRET": r.json()["secret"], "DEMO_DEVELOPER_KEY": key,
-                  "DEMO_REUSED": "1" if reuse else "0"}
+        values = {
+            "DEMO_CLIENT_ID": client_id,
+            "DEMO_CLIENT_SECRET": secret,
+            "DEMO_WEBHOOK_SECRET": r.json()["secret"],
+            "DEMO_DEVELOPER_KEY": key,
+            "DEMO_REUSED": "1" if reuse else "0",
+        }
     write_env(path, values)
     return values
 
@@ -118,7 +136,11 @@ def main() -> None:
         sys.stdout.write(json.dumps({"keys": [key.as_dict(private=False)]}) + "\n")
     elif len(sys.argv) == 2 and sys.argv[1] == "register":
         values = register(dict(os.environ))
-        sys.stdout.write(json.dumps({"client_id": values["DEMO_CLIENT_ID"],
-                                     "reused": values["DEMO_REUSED"] == "1"}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {"client_id": values["DEMO_CLIENT_ID"], "reused": values["DEMO_REUSED"] == "1"}
+            )
+            + "\n"
+        )
     else:
         raise SystemExit(__doc__)

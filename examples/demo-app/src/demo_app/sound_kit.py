@@ -40,18 +40,32 @@ def _refusal(r: httpx.Response) -> SoundRefused:
     return SoundRefused(r.status_code, str(error.get("code", "")), str(error.get("message", "")))
 
 
-async def upload(*, base_url: str, access_token: str, title: str, media_type: str,
-                 data: bytes, chunk_size: int, timeout_s: float = 10.0,
-                 polls: int = 30) -> UploadResult:
+async def upload(
+    *,
+    base_url: str,
+    access_token: str,
+    title: str,
+    media_type: str,
+    data: bytes,
+    chunk_size: int,
+    timeout_s: float = 10.0,
+    polls: int = 30,
+) -> UploadResult:
     """Upload `data` and poll until it is ingested or rejected (or `polls` run out)."""
     base = base_url.rstrip("/")
     headers = {"Authorization": f"Bearer {access_token}"}
     count = max(1, math.ceil(len(data) / chunk_size))
     async with httpx.AsyncClient(timeout=timeout_s, headers=headers) as http:
-        r = await http.post(f"{base}/v1/sounds/uploads", json={
-            "title": title, "media_type": media_type, "total_size": len(data),
-            "chunk_size": chunk_size, "chunk_count": count,
-        })
+        r = await http.post(
+            f"{base}/v1/sounds/uploads",
+            json={
+                "title": title,
+                "media_type": media_type,
+                "total_size": len(data),
+                "chunk_size": chunk_size,
+                "chunk_count": count,
+            },
+        )
         if r.status_code >= 300:
             raise _refusal(r)
         init = r.json()["data"]
@@ -59,10 +73,14 @@ async def upload(*, base_url: str, access_token: str, title: str, media_type: st
         for start in range(0, len(data), chunk_size):
             chunk = data[start : start + chunk_size]
             end = start + len(chunk) - 1
-            r = await http.put(url, content=chunk, headers={
-                "Content-Range": f"bytes {start}-{end}/{len(data)}",
-                "Content-Type": media_type,
-            })
+            r = await http.put(
+                url,
+                content=chunk,
+                headers={
+                    "Content-Range": f"bytes {start}-{end}/{len(data)}",
+                    "Content-Type": media_type,
+                },
+            )
             if r.status_code >= 300:
                 raise _refusal(r)
         status, reason = "receiving", ""

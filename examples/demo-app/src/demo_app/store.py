@@ -44,8 +44,10 @@ class Store:
         self._db.close()
 
     def save_flow(self, *, state: str, verifier: str, nonce: str, session_id: str) -> None:
-        self._run("INSERT INTO flows VALUES (?, ?, ?, ?, ?)",
-                  (state, verifier, nonce, session_id, time.time()))
+        self._run(
+            "INSERT INTO flows VALUES (?, ?, ?, ?, ?)",
+            (state, verifier, nonce, session_id, time.time()),
+        )
 
     def take_flow(self, *, state: str, session_id: str) -> tuple[str, str] | None:
         """The flow's (verifier, nonce), once: the row is claimed by its delete."""
@@ -62,16 +64,19 @@ class Store:
         return row[0], row[1]
 
     def bind_session(self, *, session_id: str, open_id: str | None) -> None:
-        self._run("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
-                  (session_id, open_id, time.time()))
+        self._run(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (session_id, open_id, time.time())
+        )
 
     def session_user(self, session_id: str) -> str | None:
         row = self._run("SELECT open_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return None if row is None else row[0]
 
     def save_token(self, *, open_id: str, token: dict[str, Any]) -> None:
-        self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
-                  (open_id, json.dumps(token), time.time()))
+        self._run(
+            "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
+            (open_id, json.dumps(token), time.time()),
+        )
 
     def token(self, open_id: str) -> dict[str, Any] | None:
         row = self._run("SELECT token FROM tokens WHERE open_id = ?", (open_id,)).fetchone()
@@ -81,30 +86,43 @@ class Store:
         self._run("DELETE FROM tokens WHERE open_id = ?", (open_id,))
 
     def add_upload(self, *, open_id: str, upload_id: str, title: str, status: str) -> None:
-        self._run("INSERT INTO uploads (open_id, upload_id, title, status, created) "
-                  "VALUES (?, ?, ?, ?, ?)", (open_id, upload_id, title, status, time.time()))
+        self._run(
+            "INSERT INTO uploads (open_id, upload_id, title, status, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (open_id, upload_id, title, status, time.time()),
+        )
 
     def uploads(self, open_id: str) -> list[tuple[str, str, str]]:
-        rows = self._run("SELECT upload_id, title, status FROM uploads WHERE open_id = ? "
-                         "ORDER BY id DESC LIMIT 20", (open_id,)).fetchall()
+        rows = self._run(
+            "SELECT upload_id, title, status FROM uploads WHERE open_id = ? "
+            "ORDER BY id DESC LIMIT 20",
+            (open_id,),
+        ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def delete_user(self, *, request_id: str, subject: str, reason: str) -> int:
         """Delete everything held for `subject`; a repeated request id deletes nothing twice."""
         with self._lock, self._db:
-            if self._db.execute("SELECT 1 FROM deletions WHERE request_id = ?",
-                                (request_id,)).fetchone():
+            if self._db.execute(
+                "SELECT 1 FROM deletions WHERE request_id = ?", (request_id,)
+            ).fetchone():
                 return 0
             rows = 0
-            for sql in ("DELETE FROM tokens WHERE open_id = ?",
-                        "DELETE FROM uploads WHERE open_id = ?",
-                        "DELETE FROM sessions WHERE open_id = ?"):
+            for sql in (
+                "DELETE FROM tokens WHERE open_id = ?",
+                "DELETE FROM uploads WHERE open_id = ?",
+                "DELETE FROM sessions WHERE open_id = ?",
+            ):
                 rows += self._db.execute(sql, (subject,)).rowcount
-            self._db.execute("INSERT INTO deletions VALUES (?, ?, ?, ?, ?)",
-                             (request_id, subject, reason, time.time(), rows))
+            self._db.execute(
+                "INSERT INTO deletions VALUES (?, ?, ?, ?, ?)",
+                (request_id, subject, reason, time.time(), rows),
+            )
             return rows
 
     def deletions(self) -> list[tuple[str, str, str, float, int]]:
-        rows = self._run("SELECT request_id, subject, reason, received, rows_deleted "
-                         "FROM deletions ORDER BY received DESC LIMIT 50").fetchall()
+        rows = self._run(
+            "SELECT request_id, subject, reason, received, rows_deleted "
+            "FROM deletions ORDER BY received DESC LIMIT 50"
+        ).fetchall()
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -22,7 +22,13 @@ from standardwebhooks import Webhook
 from demo_app.config import Settings
 from demo_app.main import COOKIE, create_app
 from demo_app.store import Store
-from kits_browser import PHONE_VIEWPORT, horizontal_overflow, live_server, record_requests, screenshot
+from kits_browser import (
+    PHONE_VIEWPORT,
+    horizontal_overflow,
+    live_server,
+    record_requests,
+    screenshot,
+)
 from kits_browser_fixtures import NewContext
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -35,26 +41,42 @@ def stand_in() -> FastAPI:
     @app.get("/.well-known/openid-configuration")
     async def meta(request: Request) -> dict[str, str]:
         base = str(request.base_url).rstrip("/")
-        return {"issuer": base, "authorization_endpoint": f"{base}/oauth/authorize",
-                "token_endpoint": f"{base}/oauth/token", "jwks_uri": f"{base}/oauth/jwks.json"}
+        return {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "jwks_uri": f"{base}/oauth/jwks.json",
+        }
 
     def refused() -> JSONResponse:
-        return JSONResponse({"data": {}, "error": {"code": "consent_revoked", "message": "revoked",
-                                                   "log_id": "x"}}, status_code=403)
+        return JSONResponse(
+            {"data": {}, "error": {"code": "consent_revoked", "message": "revoked", "log_id": "x"}},
+            status_code=403,
+        )
 
     @app.get("/v2/user/info/")
     async def info() -> Any:
         if STATE["revoked"]:
             return refused()
-        return {"data": {"user": {"open_id": "u1", "display_name": "Ada Lumen",
-                                  "bio_description": "Synths"}}, "error": {"code": "ok"}}
+        return {
+            "data": {
+                "user": {"open_id": "u1", "display_name": "Ada Lumen", "bio_description": "Synths"}
+            },
+            "error": {"code": "ok"},
+        }
 
     @app.post("/v2/video/list/")
     async def videos() -> Any:
         if STATE["revoked"]:
             return refused()
-        return {"data": {"videos": [{"id": "demo-000", "title": "Night bus", "duration": 12}],
-                         "cursor": None, "has_more": False}, "error": {"code": "ok"}}
+        return {
+            "data": {
+                "videos": [{"id": "demo-000", "title": "Night bus", "duration": 12}],
+                "cursor": None,
+                "has_more": False,
+            },
+            "error": {"code": "ok"},
+        }
 
     return app
 
@@ -63,18 +85,26 @@ def stand_in() -> FastAPI:
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, Path]]:
     data = tmp_path_factory.mktemp("tunetown")
     async with live_server(stand_in()) as auth:
-        settings = Settings(environment="development", data_dir=data, auth_url=auth,
-                            webhook_secret=SECRET, client_id="c", client_secret="s")
+        settings = Settings(
+            environment="development",
+            data_dir=data,
+            auth_url=auth,
+            webhook_secret=SECRET,
+            client_id="c",
+            client_secret="s",
+        )
         async with live_server(create_app(settings)) as url:
             yield url, data
 
 
 async def check_page(page: Any, name: str) -> None:
     assert await page.locator("main").count() == 1
-    assert await page.locator("header").count() == 1 and await page.locator("nav").count() == 1
+    assert await page.locator("header").count() == 1
+    assert await page.locator("nav").count() == 1
     for field in await page.locator("input:not([type=hidden])").all():
         fid = await field.get_attribute("id")
-        assert fid and await page.locator(f"label[for='{fid}']").count() == 1
+        assert fid
+        assert await page.locator(f"label[for='{fid}']").count() == 1
     assert await horizontal_overflow(page) == 0
     await screenshot(page, folder="demo-app", name=name)
 
@@ -92,12 +122,15 @@ async def test_pages_are_accessible_at_360_px_and_load_nothing_foreign(
     await check_page(page, "welcome")
 
     Store(data).bind_session(session_id="sid-1", open_id="u1")
-    Store(data).save_token(open_id="u1", token={"access_token": "a", "refresh_token": "r",
-                                                 "expires_at": time.time() + 3600})
+    Store(data).save_token(
+        open_id="u1",
+        token={"access_token": "a", "refresh_token": "r", "expires_at": time.time() + 3600},
+    )
     await context.add_cookies([{"name": COOKIE, "value": "sid-1", "url": url}])
     await page.goto(url)
     text = await page.inner_text("main")
-    assert "Hello, Ada Lumen" in text and "Night bus" in text
+    assert "Hello, Ada Lumen" in text
+    assert "Night bus" in text
     await check_page(page, "home")
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.tagName") == "A"
@@ -108,13 +141,23 @@ async def test_pages_are_accessible_at_360_px_and_load_nothing_foreign(
     assert Store(data).token("u1") is None  # dropped
     await check_page(page, "revoked")
 
-    body = json.dumps({"type": "consent.deletion_requested",
-                       "data": {"request_id": "del_b", "subject": "u1", "reason": "user"}})
+    body = json.dumps(
+        {
+            "type": "consent.deletion_requested",
+            "data": {"request_id": "del_b", "subject": "u1", "reason": "user"},
+        }
+    )
     now = datetime.now(UTC)
     async with httpx.AsyncClient() as client:
-        r = await client.post(f"{url}/webhooks/platform", content=body, headers={
-            "webhook-id": "del_b", "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(SECRET).sign("del_b", now, body)})
+        r = await client.post(
+            f"{url}/webhooks/platform",
+            content=body,
+            headers={
+                "webhook-id": "del_b",
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": Webhook(SECRET).sign("del_b", now, body),
+            },
+        )
     assert r.status_code == 200
     await page.goto(f"{url}/deletions")
     assert "del_b" in await page.inner_text("table")

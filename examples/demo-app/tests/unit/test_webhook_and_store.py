@@ -23,21 +23,39 @@ SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
 def settings(tmp_path: Path) -> Settings:
-    return Settings(environment="development", data_dir=tmp_path, webhook_secret=SECRET,
-                    client_id="c", client_secret="s")
+    return Settings(
+        environment="development",
+        data_dir=tmp_path,
+        webhook_secret=SECRET,
+        client_id="c",
+        client_secret="s",
+    )
 
 
 def signed(body: bytes, *, secret: str = SECRET, msg_id: str = "del_1") -> dict[str, str]:
     now = datetime.now(UTC)
     sig = Webhook(secret).sign(msg_id, now, body.decode())
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": sig, "content-type": "application/json"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": sig,
+        "content-type": "application/json",
+    }
 
 
 def deletion(subject: str, request_id: str = "del_1") -> bytes:
-    return json.dumps({"type": "consent.deletion_requested", "timestamp": "2026-12-02T00:00:00Z",
-                       "data": {"request_id": request_id, "consent_id": "cn_1",
-                                "subject": subject, "reason": "user"}}).encode()
+    return json.dumps(
+        {
+            "type": "consent.deletion_requested",
+            "timestamp": "2026-12-02T00:00:00Z",
+            "data": {
+                "request_id": request_id,
+                "consent_id": "cn_1",
+                "subject": subject,
+                "reason": "user",
+            },
+        }
+    ).encode()
 
 
 async def post(tmp_path: Path, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -56,7 +74,8 @@ async def test_a_signed_request_deletes_what_the_app_holds_and_answers_2xx(tmp_p
     r = await post(tmp_path, body, signed(body))
     assert r.status_code == 200, r.text
     assert r.json() == {"deleted": True, "rows": 2}
-    assert store.token("u1") is None and store.uploads("u1") == []
+    assert store.token("u1") is None
+    assert store.uploads("u1") == []
     assert store.token("u2") is not None  # someone else's data stays
     assert [d[0] for d in store.deletions()] == ["del_1"]
 
@@ -83,7 +102,8 @@ async def test_a_bad_signature_is_401_and_deletes_nothing(tmp_path: Path, case: 
         headers["webhook-signature"] = "garbage"
     r = await post(tmp_path, body, headers)
     assert r.status_code == 401
-    assert store.token("u1") is not None and store.deletions() == []
+    assert store.token("u1") is not None
+    assert store.deletions() == []
 
 
 async def test_a_signed_body_without_a_subject_is_400(tmp_path: Path) -> None:
