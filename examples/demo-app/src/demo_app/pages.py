@@ -16,8 +16,8 @@ button{font:inherit;padding:.5rem 1rem;border:0;border-radius:.3rem;background:#
 cursor:pointer}section{background:#fff;border:1px solid #ccc;border-radius:.4rem;padding:1rem;
 margin:1rem 0;overflow-wrap:anywhere}label{display:block;margin:.5rem 0 .2rem}
 input{font:inherit;max-width:100%}.alert{border-color:#a30000;background:#fff0f0}
-ul{padding-left:1.2rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;
-padding:.3rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}
+ul{padding-left:1.2rem}ul.plain{list-style:none;padding:0}
+.deletion{border-bottom:1px solid #ddd;padding:.5rem 0}dt{font-weight:600}dd{margin:0 0 .3rem}
 """
 
 
@@ -91,20 +91,17 @@ value="My Tunetown tone">
 
 
 def deletions(rows: list[tuple[str, str, str, float, int]]) -> str:
-    trs = "".join(
-        f"<tr><td>{escape(r)}</td><td>{escape(s)}</td><td>{escape(why)}</td>"
-        f"<td>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(at))} UTC</td><td>{n}</td></tr>"
+    """One entry per request (a list, not a table: it stays readable at 360 px)."""
+    items = "".join(
+        f'<li class="deletion"><dl><dt>Request</dt><dd><code>{escape(r)}</code></dd>'
+        f"<dt>User (Tunetown id)</dt><dd><code>{escape(s)}</code></dd>"
+        f"<dt>Reason</dt><dd>{escape(why)}</dd>"
+        f"<dt>Received</dt><dd>{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(at))} UTC</dd>"
+        f"<dt>Rows deleted</dt><dd>{n}</dd></dl></li>"
         for r, s, why, at, n in rows
     )
-    table = (
-        f"<table><caption>Deletion requests received</caption><thead><tr>"
-        f"<th scope='col'>Request</th><th scope='col'>User (Tunetown id)</th>"
-        f"<th scope='col'>Reason</th><th scope='col'>Received</th>"
-        f"<th scope='col'>Rows deleted</th></tr></thead><tbody>{trs}</tbody></table>"
-        if rows
-        else "<p>No deletion requests yet.</p>"
-    )
-    return page("Deletion requests", f"<section><h2>Deletion requests</h2>{table}</section>")
+    listing = f'<ul class="plain">{items}</ul>' if rows else "<p>No deletion requests yet.</p>"
+    return page("Deletion requests", f"<section><h2>Deletion requests</h2>{listing}</section>")
 
 
 def error(title: str, message: str) -> str:

@@ -160,7 +160,7 @@ async def test_pages_are_accessible_at_360_px_and_load_nothing_foreign(
         )
     assert r.status_code == 200
     await page.goto(f"{url}/deletions")
-    assert "del_b" in await page.inner_text("table")
+    assert "del_b" in await page.inner_text("li.deletion")
     await check_page(page, "deletions")
 
     await page.goto(f"{url}/callback?state=forged&code=x")
