@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from auth_browser import submit_code, submit_phone
+from demo_app.store import Store
 from kits_browser import PHONE_VIEWPORT, horizontal_overflow, screenshot
 from kits_browser_fixtures import NewContext
 from kits_testing import Servers
@@ -47,7 +48,7 @@ def stack(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 async def running(
     servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Store]:
     run = tmp_path_factory.mktemp("journey-run")
     env = {**os.environ, "STACK_RUN_DIR": str(run), "STACK_NATIVE": "1", "DEMO_HTTP_PORT": "19010"}
     for service, port in PORTS.items():
@@ -61,7 +62,9 @@ async def running(
     try:
         up = await asyncio.to_thread(stack, "up", env)
         assert up.returncode == 0, up.stdout + up.stderr
-        yield
+        store = Store(run / "demo-app")  # Tunetown's own SQLite, to look at its tokens
+        yield store
+        store.close()
     finally:
         down = await asyncio.to_thread(stack, "down", env)
         assert down.returncode == 0, down.stdout + down.stderr
@@ -91,7 +94,7 @@ async def revoke_all(cookies: list[Any]) -> None:
         assert r.status_code < 300, r.text
 
 
-async def test_the_whole_journey_through_tunetown(running: None, new_context: NewContext) -> None:
+async def test_the_whole_journey_through_tunetown(running: Store, new_context: NewContext) -> None:
     context = await new_context(viewport=PHONE_VIEWPORT)
     page = await context.new_page()
     await page.goto(DEMO)
@@ -109,6 +112,18 @@ async def test_the_whole_journey_through_tunetown(running: None, new_context: Ne
     assert await page.locator("#v + ul li").count() >= 1  # the seeded public videos
     await checked(page, "3-profile-and-videos")
 
+    # The access token runs out: Tunetown refreshes it, and the refresh token rotates.
+    (open_id,) = [row[0] for row in running._run("SELECT open_id FROM tokens").fetchall()]
+    first = running.token(open_id)
+    assert first is not None
+    running.save_token(open_id=open_id, token={**first, "expires_at": 0})
+    await page.goto(DEMO)
+    await expect(page.get_by_role("heading", name="Hello, Bruno Vale")).to_be_visible()
+    rotated = running.token(open_id)
+    assert rotated is not None
+    assert rotated["refresh_token"] != first["refresh_token"]
+    assert rotated["access_token"] != first["access_token"]
+
     await page.get_by_role("button", name="Upload").click()  # no file: Tunetown makes a tone
     await page.wait_for_load_state()
     uploaded = await page.inner_text("main")
@@ -121,6 +136,13 @@ async def test_the_whole_journey_through_tunetown(running: None, new_context: Ne
     await page.goto(DEMO)
     await expect(page.get_by_role("alert")).to_contain_text("Access was revoked by the user")
     await checked(page, "5-revoked")
+    assert running.token(open_id) is None  # the data API's 403: tokens dropped
+
+    # A refresh after the revocation is invalid_grant: the same notice, tokens dropped.
+    running.save_token(open_id=open_id, token={**rotated, "expires_at": 0})
+    await page.goto(DEMO)
+    await expect(page.get_by_role("alert")).to_contain_text("Access was revoked by the user")
+    assert running.token(open_id) is None
 
     for _ in range(100):  # consent's dispatcher sends the signed request to the webhook
         await page.goto(f"{DEMO}/deletions")

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from authlib.integrations.base_client.errors import OAuthError
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from standardwebhooks import Webhook
@@ -59,6 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
+        if isinstance(exc, httpx.HTTPError | OAuthError):  # the platform away or refusing
+            log.warning("platform call failed: %s", type(exc).__name__)
+            return html(
+                pages.error(
+                    "Platform unavailable", "The platform did not answer; try again in a moment."
+                ),
+                503,
+            )
         log.exception("unexpected error")
         return html(pages.error("Error", "Something went wrong in Tunetown."), 500)
 
