@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8010"
     data_dir: Path = Path(".local/demo-app")
     auth_url: str = "http://127.0.0.1:8001"
+    # Where the app itself reaches auth when that differs from the browser's URL (compose:
+    # http://auth:8001): server-side calls go there, the browser still goes to the issuer.
+    auth_api_url: str = ""
     sound_url: str = "http://127.0.0.1:8003"
     client_id: str = ""
     client_secret: str = ""

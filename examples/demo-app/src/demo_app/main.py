@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = Store(settings.data_dir)
     platform = Platform(
         auth_url=settings.auth_url,
+        auth_api_url=settings.auth_api_url,
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         redirect_uri=settings.redirect_uri,

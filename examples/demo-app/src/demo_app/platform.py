@@ -45,6 +45,7 @@ class Platform:
         self,
         *,
         auth_url: str,
+        auth_api_url: str = "",
         client_id: str,
         client_secret: str,
         redirect_uri: str,
@@ -52,6 +53,7 @@ class Platform:
         timeout_s: float,
     ) -> None:
         self._auth_url, self._scopes, self._timeout = auth_url.rstrip("/"), scopes, timeout_s
+        self._api_url = (auth_api_url or auth_url).rstrip("/")
         self._client_id, self._secret, self._redirect = client_id, client_secret, redirect_uri
         self._meta: dict[str, Any] | None = None
         self._jwks: KeySet | None = None
@@ -75,9 +77,13 @@ class Platform:
     async def metadata(self) -> dict[str, Any]:
         """The discovery document (fetched once)."""
         if self._meta is None:
-            r = await self._http.get(f"{self._auth_url}/.well-known/openid-configuration")
+            r = await self._http.get(f"{self._api_url}/.well-known/openid-configuration")
             r.raise_for_status()
-            self._meta = dict(r.json())
+            meta = dict(r.json())
+            for name in ("token_endpoint", "jwks_uri", "revocation_endpoint"):
+                if isinstance(meta.get(name), str):  # back-channel: the app's own route to auth
+                    meta[name] = meta[name].replace(self._auth_url, self._api_url, 1)
+            self._meta = meta
         return self._meta
 
     async def start(self) -> Start:
@@ -162,7 +168,7 @@ class Platform:
     ) -> dict[str, Any]:
         r = await self._http.request(
             method,
-            f"{self._auth_url}{path}",
+            f"{self._api_url}{path}",
             params={"fields": fields},
             json=body,
             headers={"Authorization": f"Bearer {token['access_token']}"},

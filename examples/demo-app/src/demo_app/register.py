@@ -10,6 +10,7 @@ DEMO_CALLER_SEED_FILE, DEMO_CALLER (the name consent's webhook-secret endpoint t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -26,14 +27,23 @@ from joserfc.jwk import OKPKey
 SCOPES = ["user.info.basic", "user.info.profile", "video.list", "sound.upload"]
 
 
-def caller_key(seed_file: Path) -> OKPKey:
-    """The stack's Ed25519 caller key, from a 32-byte seed file (made once, mode 0600)."""
+def caller_key(seed_file: Path, dev_seed: str = "") -> OKPKey:
+    """The stack's Ed25519 caller key, from a 32-byte seed file (made once, mode 0600), or in
+    compose from a `dev-only-` seed phrase (DEMO_CALLER_SEED; development only)."""
+    if dev_seed:
+        if not dev_seed.startswith("dev-only-"):
+            raise SystemExit("DEMO_CALLER_SEED must start with dev-only- (development only)")
+        return _key(hashlib.sha256(dev_seed.encode()).digest())
     if not seed_file.exists():
         seed_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(seed_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(os.urandom(32))
-    private = Ed25519PrivateKey.from_private_bytes(seed_file.read_bytes())
+    return _key(seed_file.read_bytes())
+
+
+def _key(seed: bytes) -> OKPKey:
+    private = Ed25519PrivateKey.from_private_bytes(seed)
     pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     key = OKPKey.import_key(pem)
     key.ensure_kid()
@@ -50,7 +60,7 @@ def service_token(key: OKPKey, caller: str) -> str:
     )
 
 
-def app_body(public_url: str) -> dict[str, Any]:
+def app_body(public_url: str, webhook_base: str = "") -> dict[str, Any]:
     return {
         "name": "Tunetown",
         "client_type": "confidential",
@@ -63,7 +73,7 @@ def app_body(public_url: str) -> dict[str, Any]:
             "retention_days": 30,
         },
         "privacy_policy_url": f"{public_url}/#privacy",
-        "deletion_webhook_url": f"{public_url}/webhooks/platform",
+        "deletion_webhook_url": f"{webhook_base or public_url}/webhooks/platform",
     }
 
 
@@ -83,6 +93,15 @@ def write_env(path: Path, values: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
+def developer_key_file(env: dict[str, str]) -> str:
+    """The api key in `auth-admin create-developer`'s JSON output, kept in DEMO_DEVELOPER_FILE."""
+    path = Path(env.get("DEMO_DEVELOPER_FILE", ""))
+    if not env.get("DEMO_DEVELOPER_FILE") or not path.is_file():
+        return ""
+    lines = path.read_text().strip().splitlines()
+    return str(json.loads(lines[-1])["api_key"]) if lines else ""
+
+
 def register(env: dict[str, str]) -> dict[str, str]:
     """The app's DEMO_* credentials: reused while `GET /v1/apps/{id}` answers 200."""
     auth, consent = env["DEMO_AUTH_URL"].rstrip("/"), env["DEMO_CONSENT_URL"].rstrip("/")
@@ -100,17 +119,21 @@ def register(env: dict[str, str]) -> dict[str, str]:
             == 200
         )
         if not reuse:
-            key = env.get("DEMO_DEVELOPER_KEY", "")
+            key = env.get("DEMO_DEVELOPER_KEY", "") or developer_key_file(env)
             if not key:
                 raise SystemExit("no reusable registration and no DEMO_DEVELOPER_KEY")
             r = http.post(
-                f"{auth}/v1/apps", json=app_body(public), headers={"Authorization": f"Bearer {key}"}
+                f"{auth}/v1/apps",
+                json=app_body(public, env.get("DEMO_WEBHOOK_BASE_URL", "")),
+                headers={"Authorization": f"Bearer {key}"},
             )
             if r.status_code != 201:
                 raise SystemExit(f"registering Tunetown failed: {r.status_code} {r.text}")
             created = r.json()
             client_id, secret = created["app"]["client_id"], created["client_secret"]
-        caller = caller_key(Path(env["DEMO_CALLER_SEED_FILE"]))
+        caller = caller_key(
+            Path(env.get("DEMO_CALLER_SEED_FILE", "")), env.get("DEMO_CALLER_SEED", "")
+        )
         r = http.post(
             f"{consent}/internal/apps/{client_id}/webhook-secret",
             headers={
@@ -132,7 +155,7 @@ def register(env: dict[str, str]) -> dict[str, str]:
 
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "caller-jwks":
-        key = caller_key(Path(sys.argv[2]))
+        key = caller_key(Path(sys.argv[2]), os.environ.get("DEMO_CALLER_SEED", ""))
         sys.stdout.write(json.dumps({"keys": [key.as_dict(private=False)]}) + "\n")
     elif len(sys.argv) == 2 and sys.argv[1] == "register":
         values = register(dict(os.environ))
