@@ -193,6 +193,11 @@ def up(services: list[str], *, with_servers: bool) -> None:
         seed_demo(docker=docker)
     if not docker and {"auth", "consent"} <= set(services):
         start_demo_app()
+    elif docker:
+        print(
+            f"\nTunetown (the demo app): http://127.0.0.1:{DEMO_PORT}  "
+            f"log in with the demo number {DEMO_PHONE}"
+        )
 
 
 def demo_port() -> int:

@@ -29,6 +29,12 @@ REVOKED = (
 )
 
 
+DELETED = (
+    "Access was revoked by the user, and Tunetown deleted what it held about you at the "
+    "platform's request."
+)
+
+
 def html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -108,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The profile, the videos and the upload form (or the welcome page)."""
         open_id = user_of(request)
         if open_id is None:
+            if store.session_ended(request.cookies.get(COOKIE, "")[:100]):
+                return html(pages.signed_out(DELETED))
             return html(pages.signed_out())
         token = await token_for(open_id)
         if token is None:

@@ -16,7 +16,8 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flows (state TEXT PRIMARY KEY, verifier TEXT, nonce TEXT,
     session_id TEXT, created REAL);
-CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, open_id TEXT, created REAL);
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, open_id TEXT, created REAL,
+    ended TEXT);
 CREATE TABLE IF NOT EXISTS tokens (open_id TEXT PRIMARY KEY, token TEXT, updated REAL);
 CREATE TABLE IF NOT EXISTS uploads (id INTEGER PRIMARY KEY AUTOINCREMENT, open_id TEXT,
     upload_id TEXT, title TEXT, status TEXT, created REAL);
@@ -35,6 +36,9 @@ class Store:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.executescript(SCHEMA)
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(sessions)")]
+            if "ended" not in columns:  # a file from before the column existed
+                self._db.execute("ALTER TABLE sessions ADD COLUMN ended TEXT")
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock, self._db:
@@ -65,8 +69,14 @@ class Store:
 
     def bind_session(self, *, session_id: str, open_id: str | None) -> None:
         self._run(
-            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (session_id, open_id, time.time())
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, NULL)",
+            (session_id, open_id, time.time()),
         )
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether the session's user was deleted by a deletion request."""
+        row = self._run("SELECT ended FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return row is not None and row[0] == "deleted"
 
     def session_user(self, session_id: str) -> str | None:
         row = self._run("SELECT open_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -111,7 +121,8 @@ class Store:
             for sql in (
                 "DELETE FROM tokens WHERE open_id = ?",
                 "DELETE FROM uploads WHERE open_id = ?",
-                "DELETE FROM sessions WHERE open_id = ?",
+                # The session row stays, without the user: the browser is told what happened.
+                "UPDATE sessions SET open_id = NULL, ended = 'deleted' WHERE open_id = ?",
             ):
                 rows += self._db.execute(sql, (subject,)).rowcount
             self._db.execute(

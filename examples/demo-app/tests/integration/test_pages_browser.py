@@ -24,6 +24,7 @@ from demo_app.main import COOKIE, create_app
 from demo_app.store import Store
 from kits_browser import (
     PHONE_VIEWPORT,
+    axe_violations,
     horizontal_overflow,
     live_server,
     record_requests,
@@ -106,6 +107,7 @@ async def check_page(page: Any, name: str) -> None:
         assert fid
         assert await page.locator(f"label[for='{fid}']").count() == 1
     assert await horizontal_overflow(page) == 0
+    assert await axe_violations(page) == [], name
     await screenshot(page, folder="demo-app", name=name)
 
 

@@ -70,10 +70,13 @@ async def test_a_signed_request_deletes_what_the_app_holds_and_answers_2xx(tmp_p
     store.save_token(open_id="u1", token={"access_token": "a"})
     store.add_upload(open_id="u1", upload_id="up1", title="t", status="ingested")
     store.save_token(open_id="u2", token={"access_token": "b"})
+    store.bind_session(session_id="sid", open_id="u1")
     body = deletion("u1")
     r = await post(tmp_path, body, signed(body))
     assert r.status_code == 200, r.text
-    assert r.json() == {"deleted": True, "rows": 2}
+    assert r.json() == {"deleted": True, "rows": 3}
+    assert store.session_user("sid") is None
+    assert store.session_ended("sid")  # the browser is told, without the user's id kept
     assert store.token("u1") is None
     assert store.uploads("u1") == []
     assert store.token("u2") is not None  # someone else's data stays
