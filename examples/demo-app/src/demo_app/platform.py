@@ -104,6 +104,8 @@ class Platform:
         meta = await self.metadata()
         if params.get("iss") != meta["issuer"]:
             raise LoginFailed("the answer did not come from the platform (iss mismatch)")
+        if not secrets.compare_digest(params.get("state", "").encode(), state.encode()):
+            raise LoginFailed("the answer does not belong to this sign-in (state mismatch)")
         if "error" in params:
             raise LoginFailed(f"the platform said: {params['error']}")
         async with self._client() as client:
