@@ -41,7 +41,7 @@ def stand_in() -> FastAPI:
 
     @app.get("/jwks")
     async def jwks() -> dict[str, Any]:
-        return KeySet([KEY]).as_dict(private=False)
+        return dict(KeySet([KEY]).as_dict(private=False))
 
     @app.post("/oauth/token")
     async def token(request: Request) -> Any:
