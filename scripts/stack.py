@@ -352,6 +352,8 @@ def main() -> None:
         for service in args.only:
             state = "ready" if ready(port_of(service)) else "down"
             print(f"{service:8} http://127.0.0.1:{port_of(service)}  {state}")
+        state = "ready" if ready(demo_port()) else "down"
+        print(f"demo-app http://127.0.0.1:{demo_port()}  {state}")
 
 
 if __name__ == "__main__":
