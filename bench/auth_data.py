@@ -1,17 +1,19 @@
 """E1: Login Kit user info through auth's HTTP API with the write-ahead transfer record, next to
 raw aiokafka `acks=all` produces of the same records at the same concurrency.
 
-Production-shaped: 5,000 users with UUIDv7 keys, each with a profile and 3 to 10 videos (bulk
-stored as the profile store stores them), 200 apps, one token per user. 3,000 requests for every
-user-info field (`user.info.basic`, `.profile`, `.stats`), 32 at a time, through the app (FastAPI
-over ASGI in this process, the real database, each record acknowledged by the real broker on a
-topic of this run); then 1,000 more, 8 at a time. After each, the raw baseline sends the very
-records those requests wrote (read back from that topic) with a plain `AIOKafkaProducer`
-configured as the service's (acks=all, idempotent, linger 5 ms, 1 MiB batches), `send_and_wait`
-at the same concurrency. Then each part of a request alone, 32 at a time: the profile read, the
-transfer record through the durable publisher, the handler without HTTP. The access tokens and
-the consent check are in-process test doubles until the real ones (issue 17's other parts) are
-merged: the figures say so.
+Production-shaped, the real world of `bench.auth_oauth_world`: 5,000 users with UUIDv7 keys,
+each with a profile and 3 to 10 videos (bulk stored as the profile store stores them) and a
+consent (stored as the consent service stores it) to one of 20 apps registered through auth's
+API. The access tokens are the real ones E2 got from the token endpoint (2,000 families), and
+every request's consent check goes to the real consent service over HTTP. 3,000 requests for
+every user-info field (`user.info.basic`, `.profile`, `.stats`), 32 at a time, through the app
+(FastAPI over ASGI in this process, the real database, each record acknowledged by the real
+broker on a topic of this run); then 1,000 more, 8 at a time. After each, the raw baseline sends
+the very records those requests wrote (read back from that topic) with a plain
+`AIOKafkaProducer` configured as the service's (acks=all, idempotent, linger 5 ms, 1 MiB
+batches), `send_and_wait` at the same concurrency. Then each part of a request alone, 32 at a
+time: the profile read, the transfer record through the durable publisher, the handler without
+HTTP (token verification, the consent check over HTTP, the read, the record). Then E3.
 """
 
 from __future__ import annotations
@@ -27,24 +29,22 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from pydantic import SecretStr
 
 from auth.bootstrap import Container
-from auth.config import AuthSettings
-from auth.domain.grants import ConsentAnswer
-from auth.domain.identity import new_user_key
-from auth.main import create_app
-from bench.auth_data_world import SCOPES, BenchConsent, BenchTokens, grant, read_back, seed
+from auth.domain.grants import ConsentAnswer, Grant
+from bench import auth_oauth
+from bench.auth_data_world import read_back
+from bench.auth_oauth_world import SCOPES, USERS, world
 from bench.env import BenchEnv
 from bench.figures import Results, percentile, rate
 
 AREA = "E. Login Kit data"
-USERS, APPS, REQUESTS, WARM_UP, CONCURRENCY = 5_000, 200, 3_000, 200, 32
+REQUESTS, WARM_UP, CONCURRENCY = 3_000, 200, 32
 LOW_CONCURRENCY, LOW_REQUESTS = 8, 1_000
 RECORD_ALONE = "transfer record alone (DurablePublisher)"
 RATIO_TARGET = 1.5
 FIELDS = "open_id,display_name,avatar_url,bio_description,profile_deep_link,video_count"
-DOUBLES = "test-double access tokens and consent check"
+DOUBLES = "real access tokens (token endpoint), consent check over HTTP"
 
 
 async def _concurrently(
@@ -64,43 +64,32 @@ async def _concurrently(
 
 
 async def run_data(env: BenchEnv, results: Results) -> None:
-    """Seed and warm up; then at 32 and at 8 at a time: the user-info requests, and raw
-    produces of the very records they wrote; then each part of a request alone."""
-    topic = await env.topic("transfers")
-    settings = AuthSettings(
-        environment="development",
-        kafka_bootstrap_servers=env.bootstrap,
-        mongodb_url=SecretStr(env.mongo_url),
-        mongodb_database=env.database("auth_data").name,
-        transfers_topic=topic,
-        publish_deadline_s=10.0,
-    )
-    app = create_app(settings)
-    container: Container = app.state.container
-    tokens = BenchTokens()
-    container.access_tokens, container.consent_check = tokens, BenchConsent()
-    rng = random.Random(17)
-    users = [new_user_key() for _ in range(USERS)]
-    apps = [f"app-{uuid.uuid4()}" for _ in range(APPS)]
-    by_user = [tokens.issue(grant(u, apps[n % APPS])) for n, u in enumerate(users)]
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="https://auth.bench"
-        ) as http,
-    ):
-        await seed(container.runtime.db, users, rng)
-        run = _Asker(http)
+    """The real world (`bench.auth_oauth_world`): E2, the token endpoint, whose tokens E1 then
+    uses; E1 at 32 and at 8 at a time (the user-info requests, and raw produces of the very
+    records they wrote; then each part of a request alone); last E3, revocation-to-refusal."""
+    async with world(env) as w:
+        topic, written = w.transfers_topic, [0]
+
+        async def raw_of_last(
+            count: int, concurrency: int = CONCURRENCY
+        ) -> tuple[float, list[float]]:
+            written[0] += count
+            records = await read_back(env.bootstrap, topic, count=written[0])
+            return await _raw(env, records[-count:], concurrency=concurrency)
+
+        families = await auth_oauth.run_tokens(w, results, raw_of_last)
+        by_user = [str(t["access_token"]) for _, t in families]
+        grants = {str(t["access_token"]): who.grant() for who, t in families}
+        rng = random.Random(17)
+        run = _Asker(w.http)
         await run.ask_all([rng.choice(by_user) for _ in range(WARM_UP)], concurrency=CONCURRENCY)
-        written = WARM_UP
+        written[0] += WARM_UP
         for concurrency, count in ((CONCURRENCY, REQUESTS), (LOW_CONCURRENCY, LOW_REQUESTS)):
             run.statuses.clear()
             wall, latencies = await run.ask_all(
                 [rng.choice(by_user) for _ in range(count)], concurrency=concurrency
             )
-            written += count
-            records = await read_back(env.bootstrap, topic, count=written)
-            raw_wall, raw_lat = await _raw(env, records[-count:], concurrency=concurrency)
+            raw_wall, raw_lat = await raw_of_last(count, concurrency)
             _figures(
                 results,
                 at=(concurrency, count),
@@ -112,7 +101,9 @@ async def run_data(env: BenchEnv, results: Results) -> None:
             results.check(
                 f"E1 every request answered 200 at {concurrency} ({ok} of {count})", ok == count
             )
-        pieces = await _pieces(container, tokens, by_user, rng)
+        records = await read_back(env.bootstrap, topic, count=written[0])
+        pieces = await _pieces(w.auth, grants, by_user, rng)
+        await auth_oauth.run_revocations(w, results, families)
     raw50 = percentile(raw_lat, 50)
     for name, values in pieces.items():
         results.add(
@@ -121,7 +112,7 @@ async def run_data(env: BenchEnv, results: Results) -> None:
     recorded = percentile(pieces[RECORD_ALONE], 50)
     results.add(
         AREA,
-        f"E1 ratio record alone / raw produce, p50 at {CONCURRENCY}",
+        f"E1 ratio record alone (at {CONCURRENCY}) / raw produce (at {LOW_CONCURRENCY}), p50",
         recorded / raw50 if raw50 else 0.0,
         "x",
     )
@@ -151,18 +142,18 @@ class _Asker:
 
 
 async def _pieces(
-    container: Container, tokens: BenchTokens, by_user: list[str], rng: random.Random
+    container: Container, grants: dict[str, Grant], by_user: list[str], rng: random.Random
 ) -> dict[str, list[float]]:
     """What one request is made of, each alone at the same concurrency (no HTTP): the profile
     read, the transfer record (the durable publisher), and the whole handler."""
     api, sample = container.data_api, [rng.choice(by_user) for _ in range(1000)]
-    grants = [tokens.grants[t].grant for t in sample]
+    chosen = [grants[t] for t in sample]
     consent = ConsentAnswer(True, "covered")
     body = b'{"data":{"user":{"open_id":"x"}},"error":{"code":"ok","message":"","log_id":"b"}}'
     _, reads = await _concurrently(
         [
             functools.partial(container.profiles.page, g.user_key, cursor=None, max_count=1)
-            for g in grants
+            for g in chosen
         ]
     )
     record = functools.partial(
@@ -173,7 +164,7 @@ async def _pieces(
         body=body,
     )
     _, recorded = await _concurrently(
-        [functools.partial(record, grant=g, request_id=f"bench-{uuid.uuid4().hex}") for g in grants]
+        [functools.partial(record, grant=g, request_id=f"bench-{uuid.uuid4().hex}") for g in chosen]
     )
     _, handled = await _concurrently(
         [

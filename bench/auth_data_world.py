@@ -1,63 +1,17 @@
-"""E1's world: the test doubles of the ports not merged yet, the grants, and the seeded
-profiles (5,000 UUIDv7-keyed users, stored as the sharded profile store stores them)."""
+"""E1's profiles (UUIDv7-keyed users, stored as the sharded profile store stores them) and the
+read-back of a run's transfer records. The rest of E's world is `bench.auth_oauth_world`."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import secrets
-import time
-import uuid
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from auth.adapters.mongo_profiles import shard_name
-from auth.domain.grants import AccessGrant, ConsentAnswer, Grant, InvalidAccessToken
 from shared.mongo import Document
-
-SCOPES = ("user.info.basic", "user.info.profile", "user.info.stats")
-
-
-class BenchTokens:
-    """Access tokens as a dictionary (a test double of H1's verifier: no JWT, no family read)."""
-
-    def __init__(self) -> None:
-        self.grants: dict[str, AccessGrant] = {}
-
-    def issue(self, grant: Grant) -> str:
-        token = secrets.token_urlsafe(32)
-        now = int(time.time())
-        self.grants[token] = AccessGrant(uuid.uuid4().hex, uuid.uuid4().hex, grant, now, now + 3600)
-        return token
-
-    async def verify(self, token: str, *, audience: str) -> AccessGrant:
-        found = self.grants.get(token)
-        if found is None:
-            raise InvalidAccessToken("unknown token")
-        return found
-
-
-class BenchConsent:
-    """A consent check that covers every grant (a test double of H2's HTTP client)."""
-
-    async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> ConsentAnswer:
-        return ConsentAnswer(True, "covered", consent_id=f"cn_{app_id[-32:]}", version=1)
-
-
-def grant(user_key: str, app_id: str) -> Grant:
-    return Grant(
-        client_id=app_id,
-        user_key=user_key,
-        pairwise_subject="p" + secrets.token_urlsafe(32),  # see the README: a leading - or _
-        scopes=SCOPES,
-        consent_id=f"cn_{app_id[-32:]}",
-        consent_version=1,
-        terms_version="2026-11",
-        purpose="show your profile in the app",
-        auth_time=int(time.time()),
-    )
 
 
 async def seed(db: AsyncDatabase[Document], users: list[str], rng: random.Random) -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"auth": 8001, "consent": 8002, "sound": 8003, "audit": 8004}
+DEMO_PORT = 8010  # examples/demo-app (Tunetown), registered and started after the services
+DEMO_PHONE = "+442079460001"  # seed-demo's first drama number (Ofcom's reserved range)
 
 
 def run_dir() -> Path:
@@ -86,6 +88,20 @@ def consent_hand_over(service: str, env: dict[str, str], *, auth_url: str) -> No
         env.setdefault("AUTH_CONSENT_JWKS_URL", f"{consent_url}/.well-known/jwks.json")
     elif service == "consent":
         env.setdefault("CONSENT_ISSUER", consent_url)
+        # The stack's own caller of consent's webhook-secret endpoint (the demo app's
+        # registration step holds the key; auth does not call it yet).
+        if "CONSENT_WEBHOOK_SECRET_CALLER_JWKS" not in env:
+            env["CONSENT_WEBHOOK_SECRET_CALLER"] = "stack"
+            env["CONSENT_WEBHOOK_SECRET_CALLER_JWKS"] = subprocess.run(
+                [
+                    str(ROOT / ".venv/bin/demo-app-register"),
+                    "caller-jwks",
+                    str(run_dir() / "stack-caller.seed"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
         callers = {"auth": {"jwks_url": f"{auth_url}/.well-known/jwks.json"}, "sound": sound_caller}
         env.setdefault("CONSENT_SERVICE_CALLERS", json.dumps(callers))
         env.setdefault("CONSENT_AUTH_CALLBACK_URLS", f"{auth_url}/oauth/consent/callback")
@@ -183,6 +199,109 @@ def up(services: list[str], *, with_servers: bool) -> None:
         )
     if "auth" in services:
         seed_demo(docker=docker)
+    if not docker and {"auth", "consent"} <= set(services):
+        start_demo_app()
+    elif docker:
+        print(
+            f"\nTunetown (the demo app): http://127.0.0.1:{DEMO_PORT}  "
+            f"log in with the demo number {DEMO_PHONE}"
+        )
+
+
+def demo_port() -> int:
+    return int(os.environ.get("DEMO_HTTP_PORT", DEMO_PORT))
+
+
+def demo_registered(env_file: Path, auth_url: str) -> bool:
+    """A saved registration that `GET /v1/apps/{id}` still answers 200 for."""
+    saved = (
+        dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        if env_file.exists()
+        else {}
+    )
+    client_id, key = saved.get("DEMO_CLIENT_ID"), saved.get("DEMO_DEVELOPER_KEY")
+    if not (client_id and key):
+        return False
+    request = urllib.request.Request(
+        f"{auth_url}/v1/apps/{urllib.parse.quote(client_id)}",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return bool(r.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_demo_app() -> None:
+    """Register Tunetown (or reuse its registration), fetch its webhook secret, start it."""
+    auth_url = os.environ.get("AUTH_ISSUER") or f"http://127.0.0.1:{port_of('auth')}"
+    consent_url = os.environ.get("CONSENT_ISSUER") or f"http://127.0.0.1:{port_of('consent')}"
+    public_url = f"http://127.0.0.1:{demo_port()}"
+    env_file = run_dir() / "demo-app.env"
+    env = {
+        **os.environ,
+        "DEMO_AUTH_URL": auth_url,
+        "DEMO_CONSENT_URL": consent_url,
+        "DEMO_PUBLIC_URL": public_url,
+        "DEMO_ENV_FILE": str(env_file),
+        "DEMO_CALLER": "stack",
+        "DEMO_CALLER_SEED_FILE": str(run_dir() / "stack-caller.seed"),
+    }
+    if not demo_registered(env_file, auth_url):
+        made = subprocess.run(
+            [str(ROOT / ".venv/bin/auth-admin"), "create-developer", "--name", "Tunetown demo"],
+            cwd=ROOT,
+            env=service_env("auth", servers_env()),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode != 0:
+            sys.exit(f"creating the demo developer failed:\n{made.stdout}{made.stderr}")
+        env["DEMO_DEVELOPER_KEY"] = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/demo-app-register"), "register"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"registering the demo app failed:\n{done.stdout}{done.stderr}")
+    print(f"demo-app registered: {done.stdout.strip()}")
+    saved = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    pid_file, log_file = run_dir() / "demo-app.pid", run_dir() / "demo-app.log"
+    if alive(pid_file):
+        stop_service("demo-app")  # it must run with the registration just checked
+    app_env = {
+        **os.environ,
+        **saved,
+        "DEMO_ENVIRONMENT": "development",
+        "DEMO_HTTP_PORT": str(demo_port()),
+        "DEMO_PUBLIC_URL": public_url,
+        "DEMO_AUTH_URL": auth_url,
+        "DEMO_DATA_DIR": str(run_dir() / "demo-app"),
+        "DEMO_SOUND_URL": f"http://127.0.0.1:{port_of('sound')}",
+    }
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/demo-app")],
+            cwd=ROOT,
+            env=app_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + 60
+    while not ready(demo_port()):
+        if alive(pid_file) is None or time.monotonic() > deadline:
+            tail = log_file.read_text(errors="replace").splitlines()[-30:]
+            sys.exit("demo-app did not become ready; last log lines:\n" + "\n".join(tail))
+        time.sleep(0.2)
+    print(f"\nTunetown (the demo app): {public_url}  log in with the demo number {DEMO_PHONE}")
 
 
 def seed_demo(*, docker: bool) -> None:
@@ -218,6 +337,7 @@ def down(services: list[str], *, with_servers: bool) -> None:
     if with_servers and docker_answers():
         subprocess.run(["docker", "compose", "down"], check=True, cwd=ROOT)
         return
+    stop_service("demo-app")
     for service in services:
         stop_service(service)
     if with_servers:
@@ -240,6 +360,8 @@ def main() -> None:
         for service in args.only:
             state = "ready" if ready(port_of(service)) else "down"
             print(f"{service:8} http://127.0.0.1:{port_of(service)}  {state}")
+        state = "ready" if ready(demo_port()) else "down"
+        print(f"demo-app http://127.0.0.1:{demo_port()}  {state}")
 
 
 if __name__ == "__main__":

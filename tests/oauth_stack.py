@@ -66,10 +66,15 @@ async def register_app(
 
 @contextlib.asynccontextmanager
 async def oauth_stack(
-    servers: Servers, *, redirect_uris: tuple[str, ...], secure_cookies: bool
+    servers: Servers,
+    *,
+    redirect_uris: tuple[str, ...],
+    secure_cookies: bool,
+    auth_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """Auth and consent on free ports of 127.0.0.1, wired to each other as deployed, with one
-    app registered (over auth's API; its event handed to consent); then both torn down."""
+    app registered (over auth's API; its event handed to consent); then both torn down
+    (`auth_overrides`: more auth settings, e.g. the dashboard's audit URL)."""
     auth_sock, consent_sock = free_socket(), free_socket()
     auth_url = f"http://127.0.0.1:{auth_sock.getsockname()[1]}"
     consent_url = f"http://127.0.0.1:{consent_sock.getsockname()[1]}"
@@ -81,6 +86,7 @@ async def oauth_stack(
         consent_issuer=consent_url,
         consent_jwks_url=f"{consent_url}/.well-known/jwks.json",
         session_cookie_secure=secure_cookies,
+        **(auth_overrides or {}),
     )
     codes = FakeAuthorizationCodes()
     async with live_consent(

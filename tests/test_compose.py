@@ -31,6 +31,7 @@ TOOLS = REPO / "scripts" / "tools.py"
 
 APPS = {"auth": 8001, "consent": 8002, "sound": 8003, "audit": 8004}
 INFRA = ("kafka", "mongodb", "kafka-init")
+DEMO = ("demo-app-setup", "demo-app")  # examples/demo-app and its one-shot registration step
 TOPICS = ("auth.events", "consent.events", "sound.events", "transfer.events", "audit.events")
 
 # A cold `go install` of the loader took ~16 s here; allow for a slow network or machine.
@@ -106,7 +107,7 @@ def test_loader_accepts_the_compose_file(loader: Path) -> None:
 
 
 def test_all_services_exist(project: Project) -> None:
-    assert set(project["services"]) == {*INFRA, *APPS}
+    assert set(project["services"]) == {*INFRA, *APPS, *DEMO}
 
 
 def test_depends_on_names_only_defined_services(project: Project) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from consent_live import live_consent
+from oauth_fakes import FakeConsentCheck, FakeTransfers
 from pymongo import AsyncMongoClient
-from token_fakes import FakeTransferRecorder, FlakyConsentCheck
 from token_testing import TokenHarness, register_apps
 
 from auth.bootstrap import bootstrap as auth_bootstrap
@@ -43,7 +43,7 @@ async def auth(
     servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> AsyncIterator[TokenHarness]:
     settings = auth_settings(servers, service_callers=sound_callers())
-    consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
+    consent, transfers = FakeConsentCheck(), FakeTransfers()
     container = auth_bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_auth(container=container)
     transport = httpx.ASGITransport(app=app)

@@ -23,6 +23,7 @@ from shared.user_tokens import USER_TOKEN_TYP
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = {"auth": 18001, "consent": 18002, "sound": 18003, "audit": 18004}
+DEMO_PORT = 18010
 
 
 def stack(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -48,6 +49,7 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
         env[f"{prefix}_MONGODB_URL"] = servers.mongodb_url
         env[f"{prefix}_MONGODB_DATABASE"] = f"t_stack_{service}"
     env["AUDIT_LEDGER_GROUP"] = f"t-stack-{os.getpid()}"
+    env["DEMO_HTTP_PORT"] = str(DEMO_PORT)
     try:
         up = stack("up", env)
         assert up.returncode == 0, up.stdout + up.stderr
@@ -66,13 +68,49 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
         )
         consent_trusts_auths_service_tokens(consent=PORTS["consent"])
         the_dashboard_on_auths_origin_may_read_the_ledger(auth=PORTS["auth"], audit=PORTS["audit"])
+        the_demo_app_is_registered_and_running(up.stdout, tmp_path)
+        again = stack("up", env)  # a second `make up` reuses the registration
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert '"reused": true' in again.stdout
+        the_demo_app_is_registered_and_running(again.stdout, tmp_path)
     finally:
         down = stack("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
     assert not list(tmp_path.glob("*.pid"))
-    for port in PORTS.values():
+    for port in [*PORTS.values(), DEMO_PORT]:
         with pytest.raises(urllib.error.URLError, match="refused"):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2)
+
+
+def the_demo_app_is_registered_and_running(stdout: str, run_dir: Path) -> None:
+    """`make up` registered Tunetown with auth (credentials kept 0600), fetched its webhook
+    secret from consent, started it, and printed its URL and a demo number; its login goes to
+    auth's authorize endpoint, which knows the client and its redirect URI."""
+    demo = f"http://127.0.0.1:{DEMO_PORT}"
+    assert f"Tunetown (the demo app): {demo}" in stdout
+    assert "log in with the demo number +44" in stdout
+    env_file = run_dir / "demo-app.env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    saved = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert saved["DEMO_CLIENT_SECRET"].startswith("kcs_")
+    assert saved["DEMO_WEBHOOK_SECRET"].startswith("whsec_")
+    with urllib.request.urlopen(f"{demo}/health/ready", timeout=5) as r:
+        assert r.status == 200
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as to_auth:
+        opener.open(f"{demo}/login", timeout=5)
+    authorize = to_auth.value.headers["location"]
+    assert authorize.startswith(f"http://127.0.0.1:{PORTS['auth']}/oauth/authorize?")
+    assert "code_challenge_method=S256" in authorize
+    with pytest.raises(urllib.error.HTTPError) as to_login:
+        opener.open(authorize, timeout=5)
+    assert to_login.value.code == 303  # a known client and redirect URI: on to the login page
+    assert to_login.value.headers["location"].startswith("/login?next=")
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:

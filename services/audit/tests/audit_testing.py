@@ -77,6 +77,10 @@ def audit_settings(servers: Servers, **overrides: Any) -> AuditSettings:
         "user_token_jwks": json.dumps({"keys": [USER_TOKEN_KEY.as_dict(private=False)]}),
         **overrides,
     }
+    if "ledger_topics" in overrides:  # a ledger over a test's own topics waits for its own
+        topics = overrides["ledger_topics"].split(",")
+        values.setdefault("judge_consent_topics", ",".join(t for t in topics if "consent" in t))
+        values.setdefault("judge_terms_topics", ",".join(t for t in topics if "auth" in t))
     return AuditSettings(**values)
 
 

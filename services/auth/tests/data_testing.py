@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from data_fakes import FakeAccessTokens, covered, new_grant
-from oauth_fakes import FakeConsentCheck
+from oauth_fakes import FakeAccessTokens, FakeConsentCheck, covered, new_grant
 from pymongo import AsyncMongoClient
 
 from auth.bootstrap import Container

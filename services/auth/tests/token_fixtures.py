@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from oauth_fakes import FakeConsentCheck, FakeTransfers
 from pymongo import AsyncMongoClient
-from token_fakes import FakeTransferRecorder, FlakyConsentCheck
 from token_testing import CALLERS, TokenHarness, register_apps
 
 from auth.bootstrap import bootstrap
@@ -29,7 +29,7 @@ async def tokens(
     apps: one confidential, one public."""
     topic = await make_topic(unique("t-auth-consent-events"), partitions=DOMAIN_PARTITIONS)
     settings = auth_settings(servers, consent_events_topic=topic, service_callers=CALLERS)
-    consent, transfers = FlakyConsentCheck(), FakeTransferRecorder()
+    consent, transfers = FakeConsentCheck(), FakeTransfers()
     container = bootstrap(settings, consent_check=consent, transfers=transfers)
     app = create_app(container=container)
     transport = httpx.ASGITransport(app=app)

@@ -15,7 +15,7 @@ import httpx
 from apps_testing import app_body, new_developer
 from joserfc import jwt
 from joserfc.jwk import OKPKey
-from token_fakes import FakeTransferRecorder, FlakyConsentCheck
+from oauth_fakes import FakeConsentCheck, FakeTransfers
 
 from auth.domain.grants import ConsentAnswer, Grant
 from auth.domain.pkce import s256
@@ -41,8 +41,8 @@ class TokenHarness:
     """Auth on the real servers, its fakes, and one confidential and one public app."""
 
     auth: AuthHarness
-    consent: FlakyConsentCheck
-    transfers: FakeTransferRecorder
+    consent: FakeConsentCheck
+    transfers: FakeTransfers
     client_id: str
     secret: str
     public_id: str

@@ -27,7 +27,7 @@ from audit.verify.checkpoint import public_keys_by_id
 from shared.events import audit
 from shared.kafka.publisher import DurablePublisher
 from shared.runtime import Runtime, declare_publications
-from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
+from shared.topics import DOMAIN_PARTITIONS
 from shared.user_tokens import UserTokenVerifier
 
 PUBLISHES = (audit.CheckpointSigned, audit.ViolationDetected, audit.VerdictCorrected)
@@ -136,7 +136,13 @@ def bootstrap(settings: AuditSettings | None = None) -> Container:
         facts=facts,
         ingest=ingest,
         checkpointer=checkpointer,
-        judge=Judge(facts=facts, publisher=runtime.publisher, progress=progress),
+        judge=Judge(
+            facts=facts,
+            publisher=runtime.publisher,
+            progress=progress,
+            consent_topics=settings.judge_consent_topic_names,
+            terms_topics=settings.judge_terms_topic_names,
+        ),
         proofs=ProofService(
             ledger=ledger, checkpoints=checkpoints, partition_of=progress.partition
         ),
@@ -152,7 +158,7 @@ def _progress(settings: AuditSettings) -> KafkaProgress:
     return KafkaProgress(
         bootstrap=settings.kafka_bootstrap_servers,
         group_id=settings.ledger_group,
-        topics=(CONSENT_EVENTS, AUTH_EVENTS),
+        topics=(*settings.judge_consent_topic_names, *settings.judge_terms_topic_names),
         partitions=DOMAIN_PARTITIONS,
     )
 

@@ -15,6 +15,7 @@ from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EV
 _ORIGIN = re.compile(r"(https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 LEDGER_TOPICS = (AUTH_EVENTS, CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS)
 """Every domain topic; the audit's own checkpoints and violations are not ledger entries."""
+_TOPICS = r"^([A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*)?$"
 
 
 class AuditSettings(UserTokenSettings):
@@ -46,6 +47,13 @@ class AuditSettings(UserTokenSettings):
     # A transfer is judged once this long has passed since its time, so consent events from
     # other partitions have arrived (the verdict itself uses event times only).
     judge_grace_s: float = Field(default=2.0, ge=0)
+    # The ledger topics a verdict waits for: a transfer is judged once the ledger group has
+    # read the user's consent topics and the app's terms topics past its time. Empty (the
+    # default): the ledger topic named `consent.events` (terms: `auth.events`), or ending
+    # `.consent.events` (`.auth.events`); none if the ledger reads no such topic. A named
+    # topic must be one of the ledger topics.
+    judge_consent_topics: str = Field(default="", pattern=_TOPICS)
+    judge_terms_topics: str = Field(default="", pattern=_TOPICS)
     judge_interval_s: float = Field(default=0.5, gt=0)
 
     # Auditors read every ledger entry: SHA-256 (hex) of each auditor's bearer token, comma
@@ -75,6 +83,37 @@ class AuditSettings(UserTokenSettings):
             if found.group(1) != "https" and self.environment != "development":
                 raise ValueError(f"cors_origins: {origin!r} must be https outside development")
         return self
+
+    @model_validator(mode="after")
+    def _judge_topics_are_ledger_topics(self) -> Self:
+        for name, topics in (
+            ("judge_consent_topics", self.judge_consent_topic_names),
+            ("judge_terms_topics", self.judge_terms_topic_names),
+        ):
+            missing = [t for t in topics if t not in self.ledger_topic_names]
+            if missing:
+                raise ValueError(
+                    f"{name}: {', '.join(missing)} not among the ledger topics: the judge would "
+                    "wait for a group that never reads them, and every verdict would stay pending"
+                )
+        return self
+
+    @property
+    def judge_consent_topic_names(self) -> tuple[str, ...]:
+        """The topics of consent events a verdict waits for."""
+        return self._judged(self.judge_consent_topics, CONSENT_EVENTS)
+
+    @property
+    def judge_terms_topic_names(self) -> tuple[str, ...]:
+        """The topics of apps' terms events a verdict waits for."""
+        return self._judged(self.judge_terms_topics, AUTH_EVENTS)
+
+    def _judged(self, setting: str, default: str) -> tuple[str, ...]:
+        if setting:
+            return tuple(t for t in setting.split(",") if t)
+        return tuple(
+            t for t in self.ledger_topic_names if t == default or t.endswith(f".{default}")
+        )
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:

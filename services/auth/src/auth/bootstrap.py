@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from auth.adapters.http_consent import HttpConsentCheck
+from auth.adapters.http_dashboard import HttpAccessReports, HttpUserConsents
 from auth.adapters.jose_consent_handover import ChallengeJws, VerdictJws
 from auth.adapters.jose_oauth import Ed25519Codec, Rs256Signer
 from auth.adapters.jose_service_tokens import ServiceTokenSigner
@@ -34,6 +35,7 @@ from auth.service.accounts import Accounts
 from auth.service.apps import AppRegistry, Limits
 from auth.service.authorize import Authorize
 from auth.service.consent_callback import ConsentCallback
+from auth.service.dashboard import Dashboard, RegistryTerms
 from auth.service.data_api import DataApi
 from auth.service.developers import Developers
 from auth.service.login import LoginLimits, PhoneLogin
@@ -93,6 +95,7 @@ class Container:
     consent_callback: ConsentCallback  # GET /oauth/consent/callback
     transfers: TransferRecorder  # the transfer record, durable before data leaves
     access_tokens: AccessTokens  # the data API's token check (the token side's live tokens)
+    dashboard: Dashboard  # the privacy dashboard (issue 19): consent and audit with user tokens
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def prepare(self) -> None:
@@ -116,9 +119,10 @@ class Container:
                 await task
         self.tasks = []
         await self.sms.aclose()
-        close = getattr(self.consent_check, "aclose", None)  # the HTTP adapter's pool
-        if close is not None:
-            await close()
+        for port in (self.consent_check, self.dashboard.consents, self.dashboard.reports):
+            close = getattr(port, "aclose", None)  # the HTTP adapters' pools
+            if close is not None:
+                await close()
         await self.runtime.stop()
 
     @property
@@ -250,18 +254,20 @@ def bootstrap(
         source=SOURCE,
         erasers=[profiles.delete_user],
     )
+    user_tokens = UserTokenSigner(
+        seeds=settings.user_token_keys.get_secret_value(),
+        issuer=settings.issuer,
+        audience=settings.user_token_audience,
+        ttl_s=settings.user_token_ttl_s,
+    )
     return Container(
         settings=settings,
         runtime=runtime,
         sessions=sessions,
         login=login,
         accounts=accounts,
-        user_tokens=UserTokenSigner(
-            seeds=settings.user_token_keys.get_secret_value(),
-            issuer=settings.issuer,
-            audience=settings.user_token_audience,
-            ttl_s=settings.user_token_ttl_s,
-        ),
+        user_tokens=user_tokens,
+        dashboard=build_dashboard(settings, apps=apps, accounts=accounts, tokens=user_tokens),
         sweeper=Sweeper(
             sweeps=(
                 slots.sweep,
@@ -290,6 +296,20 @@ def bootstrap(
                 development=settings.development,
             ),
         ),
+    )
+
+
+def build_dashboard(
+    settings: AuthSettings, *, apps: AppRegistry, accounts: Accounts, tokens: UserTokenSigner
+) -> Dashboard:
+    """The privacy dashboard on consent's and the audit's HTTP APIs (README "Privacy dashboard")."""
+    timeout_s = settings.dashboard_timeout_s
+    return Dashboard(
+        consents=HttpUserConsents(base_url=settings.consent_check_url, timeout_s=timeout_s),
+        reports=HttpAccessReports(base_url=settings.audit_call_url, timeout_s=timeout_s),
+        tokens=tokens,
+        terms=RegistryTerms(apps=apps),
+        accounts=accounts,
     )
 
 

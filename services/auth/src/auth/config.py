@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -134,6 +135,13 @@ class AuthSettings(ServiceSettings):
     # The Login Kit data API and transfers (H3): the topic of `transfer.recorded.v1` (tests and
     # the bench use their own); the record's deadline is `publish_deadline_s`.
     transfers_topic: str = Field(default=TRANSFER_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    # --- The privacy dashboard (issue 19): the audit's public base URL (the page's browser
+    # fetches ledger entries from it, so it is the CSP `connect-src`), where auth itself calls
+    # the audit's `/reports/me` (empty: `audit_url`; compose: `http://audit:8004`), and the
+    # bound of each of the dashboard's calls to consent and the audit.
+    audit_url: str = Field(default="http://127.0.0.1:8004", min_length=1, max_length=500)
+    audit_api_url: str = Field(default="", max_length=500)
+    dashboard_timeout_s: float = Field(default=5.0, gt=0, le=30)
 
     @property
     def development(self) -> bool:
@@ -199,12 +207,29 @@ class AuthSettings(ServiceSettings):
     def _consent_is_reachable(self) -> Self:
         # OAuth authorize (H2): https outside development (loopback http in development).
         development = self.development
-        for name in ("consent_url", "consent_api_url", "consent_issuer"):
+        for name in (
+            "consent_url",
+            "consent_api_url",
+            "consent_issuer",
+            "audit_url",
+            "audit_api_url",
+        ):
             if value := getattr(self, name):
                 check_key_url(value, development=development, name=name)
         if not self.consent_jwks:
             check_key_url(self.consent_jwks_url, development=development, name="consent_jwks_url")
         return self
+
+    @property
+    def audit_call_url(self) -> str:
+        """Where auth calls the audit (the dashboard's access report)."""
+        return (self.audit_api_url or self.audit_url).rstrip("/")
+
+    @property
+    def audit_origin(self) -> str:
+        """The audit's origin as the browser sees it (the dashboard's CSP `connect-src`)."""
+        parts = urlsplit(self.audit_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def consent_check_url(self) -> str:

@@ -10,9 +10,10 @@ import socket
 import pytest
 from data_testing import DataHarness, bearer, data, envelope_error
 from faststream.kafka import KafkaBroker
+from oauth_fakes import FakeConsentCheck
 
 from auth.adapters.kafka_transfers import KafkaTransfers
-from auth.domain.grants import ConsentAnswer, ConsentUnavailable
+from auth.domain.grants import ConsentAnswer
 from shared.kafka.publisher import DurablePublisher
 
 pytestmark = pytest.mark.integration
@@ -56,14 +57,9 @@ async def test_a_consent_that_says_no_releases_and_publishes_nothing(
     assert await data.published() == 0
 
 
-class DownConsent:
-    async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> ConsentAnswer:
-        raise ConsentUnavailable("consent did not answer within 2.0s")
-
-
 async def test_an_unavailable_consent_check_is_a_503_with_no_data(data: DataHarness) -> None:
     token = data.token("user.info.basic", "openid")
-    data.container.consent_check = DownConsent()
+    data.container.consent_check = FakeConsentCheck(unavailable=True)
     info = await data.http.get(f"{INFO}?fields=display_name", headers=bearer(token))
     assert (info.status_code, envelope_error(info)["code"]) == (503, "service_unavailable")
     assert info.headers["retry-after"] == "1"

@@ -7,11 +7,13 @@ import os
 import time
 
 import pytest
+from apps_testing import EventsSince
 from token_testing import REDIRECT, TokenHarness, oauth_error
 
 from auth.domain.grants import InvalidAccessToken
 from auth.domain.pkce import s256
 from auth.domain.token_rules import LOGIN_KIT
+from shared.events.auth import TokenRevoked
 
 pytestmark = pytest.mark.integration
 
@@ -55,9 +57,11 @@ async def test_rfc7636_4_1_verifier_of_bad_syntax_refused(tokens: TokenHarness) 
 async def test_rfc6749_4_1_2_code_reuse_refused_and_its_family_revoked(
     tokens: TokenHarness,
 ) -> None:
-    code, verifier = await tokens.code(tokens.grant())
+    grant = tokens.grant()
+    code, verifier = await tokens.code(grant)
     first = await tokens.redeem(code, verifier)
     assert first.status_code == 200
+    since = await EventsSince(tokens.auth.settings.kafka_bootstrap_servers).mark()
 
     oauth_error(await tokens.redeem(code, verifier), 400, "invalid_grant")
 
@@ -65,6 +69,14 @@ async def test_rfc6749_4_1_2_code_reuse_refused_and_its_family_revoked(
         await tokens.auth.container.access_tokens.verify(
             first.json()["access_token"], audience=LOGIN_KIT
         )
+    # The revocation says why: a second redemption of the code (additive `code_reuse`).
+    events = await since.read(
+        grant.user_key,
+        until=lambda found: any(e.type == TokenRevoked.TYPE for e in found),
+        settle_s=0.3,
+    )
+    (revoked,) = [e.data for e in events if e.type == TokenRevoked.TYPE]
+    assert (revoked.reason, revoked.code_reuse) == ("refresh_reuse", True)
 
 
 async def test_rfc6749_4_1_2_expired_code_refused(tokens: TokenHarness) -> None:
@@ -282,13 +294,13 @@ async def test_design_transfer_not_recorded_answers_503_and_nothing_usable(
     tokens: TokenHarness,
 ) -> None:
     code, verifier = await tokens.code(tokens.grant())
-    tokens.transfers.fail = True
+    tokens.transfers.failing = True
 
     response = await tokens.redeem(code, verifier)
 
     oauth_error(response, 503, "temporarily_unavailable")
     assert "access_token" not in response.text
-    tokens.transfers.fail = False
+    tokens.transfers.failing = False
     oauth_error(await tokens.redeem(code, verifier), 400, "invalid_grant")  # code spent
     [family_id] = [
         doc["_id"]

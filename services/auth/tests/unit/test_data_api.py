@@ -7,10 +7,9 @@ import hashlib
 import json
 
 import pytest
-from data_fakes import FakeAccessTokens, FakeTransfers, covered, new_grant
-from oauth_fakes import FakeConsentCheck
+from oauth_fakes import FakeAccessTokens, FakeConsentCheck, FakeTransfers, covered, new_grant
 
-from auth.domain.grants import ConsentAnswer, ConsentUnavailable, Grant
+from auth.domain.grants import ConsentAnswer, Grant
 from auth.domain.profile import Profile, Video
 from auth.domain.video_page import page_of
 from auth.service.data_api import DataApi, DataRefused
@@ -122,16 +121,11 @@ async def test_a_token_of_an_ended_consent_is_refused_though_a_new_one_covers() 
     assert w.transfers.records == []
 
 
-class DownConsent:
-    async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> ConsentAnswer:
-        raise ConsentUnavailable("timed out")
-
-
 async def test_an_unavailable_consent_check_is_a_503_refusal() -> None:
     w = World("user.info.basic")
     api = DataApi(
         access_tokens=w.tokens,
-        consent_check=DownConsent(),
+        consent_check=FakeConsentCheck(unavailable=True),
         transfers=w.transfers,
         profiles=FakeProfiles(),
         issuer="https://auth.test",

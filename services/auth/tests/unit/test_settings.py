@@ -43,6 +43,7 @@ PRODUCTION: dict[str, Any] = {
     "consent_url": "https://consent.example.com",
     "consent_jwks_url": "https://consent.example.com/.well-known/jwks.json",
     "consent_issuer": "https://consent.example.com",
+    "audit_url": "https://audit.example.com",
 }
 
 
@@ -73,6 +74,8 @@ def test_a_complete_production_configuration_is_accepted() -> None:
         ({"consent_api_url": "http://consent.internal:8002"}, "consent_api_url"),
         ({"consent_jwks_url": "http://127.0.0.1:8002/.well-known/jwks.json"}, "consent_jwks_url"),
         ({"consent_issuer": "http://127.0.0.1:8002"}, "consent_issuer"),
+        ({"audit_url": "http://127.0.0.1:8004"}, "audit_url"),
+        ({"audit_api_url": "http://audit.internal:8004"}, "audit_api_url"),
     ],
 )
 def test_production_refuses_development_defaults_and_bad_values(

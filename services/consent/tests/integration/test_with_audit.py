@@ -17,10 +17,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from audit.adapters.kafka_progress import KafkaProgress
-from audit.bootstrap import Container as AuditContainer
 from audit.main import create_app as create_audit
-from audit.service.judge import Judge
 from audit_testing import AuditHarness, audit_settings
 from audit_testing import user_token as audit_user_token
 from consent_testing import ConsentHarness, as_user, new_app, new_user, terms_updated
@@ -28,7 +25,7 @@ from kits_testing import Servers, eventually, read_topic
 from shared.events import make_event, parse
 from shared.events.envelope import CONTENT_TYPE
 from shared.events.transfer import TransferRecorded
-from shared.topics import AUTH_EVENTS, CONSENT_EVENTS, DOMAIN_PARTITIONS
+from shared.topics import DOMAIN_PARTITIONS
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +45,14 @@ async def audit(
     mongo_client: AsyncMongoClient[dict[str, Any]],
 ) -> AsyncIterator[AuditHarness]:
     topics = ",".join((consent.events_topic, consent.auth_topic, transfer_topic))
-    settings = audit_settings(servers, ledger_topics=topics)
-    app = create_audit(settings)
-    _judge_on_these_topics(
-        app.state.container, consent=consent.events_topic, auth=consent.auth_topic
+    # The judge waits for this test's own consent and auth topics (AUDIT_JUDGE_*_TOPICS).
+    settings = audit_settings(
+        servers,
+        ledger_topics=topics,
+        judge_consent_topics=consent.events_topic,
+        judge_terms_topics=consent.auth_topic,
     )
+    app = create_audit(settings)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -61,42 +61,6 @@ async def audit(
     ):
         yield AuditHarness(container=app.state.container, http=client)
     await mongo_client.drop_database(settings.database_name)
-
-
-class RenamedProgress:
-    """The audit judge waits until its ledger group has read the consent and auth topics up to
-    a transfer's time, and names those topics `consent.events` and `auth.events` (whatever
-    `ledger_topics` says): this gives it the progress on this test's own topics under those
-    names (the real `KafkaProgress`, started by the audit container)."""
-
-    def __init__(self, inner: KafkaProgress, names: dict[str, str]) -> None:
-        self._inner, self._names = inner, names
-
-    def partition(self, key: str) -> int:
-        return self._inner.partition(key)
-
-    async def offsets(self) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-        ends, committed = await self._inner.offsets()
-        return self._renamed(ends), self._renamed(committed)
-
-    def _renamed(self, offsets: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
-        return {(self._names[t], p): o for (t, p), o in offsets.items()}
-
-
-def _judge_on_these_topics(container: AuditContainer, *, consent: str, auth: str) -> None:
-    settings = container.settings
-    progress = KafkaProgress(
-        bootstrap=settings.kafka_bootstrap_servers,
-        group_id=settings.ledger_group,
-        topics=(consent, auth),
-        partitions=DOMAIN_PARTITIONS,
-    )
-    container.progress = progress
-    container.judge = Judge(
-        facts=container.facts,
-        publisher=container.runtime.publisher,
-        progress=RenamedProgress(progress, {consent: CONSENT_EVENTS, auth: AUTH_EVENTS}),
-    )
 
 
 async def test_the_audit_agrees_with_the_consent_check(

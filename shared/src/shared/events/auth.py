@@ -138,3 +138,7 @@ class TokenRevoked(_UserEvent):
     token_id: Identifier
     app_id: Identifier
     reason: Literal["user", "app", "consent_revoked", "refresh_reuse", "user_deleted"]
+    # Added (optional, additive): the family was ended by a second redemption of the
+    # authorization code that issued it (RFC 9700 4.2.4); `reason` is then `refresh_reuse`,
+    # the nearest value v1's consumers know.
+    code_reuse: bool = False

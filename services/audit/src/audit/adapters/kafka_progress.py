@@ -51,6 +51,8 @@ class KafkaProgress:
         if self._consumer is None or self._admin is None:
             raise RuntimeError("KafkaProgress.start() first")
         parts = [tp for t in self._topics for tp in await topic_partitions(self._consumer, t)]
+        if not parts:  # a ledger without consent or terms topics waits for nothing
+            return {}, {}
         ends = await self._consumer.end_offsets(parts)
         committed = await self._admin.list_consumer_group_offsets(self._group, partitions=parts)
         return (

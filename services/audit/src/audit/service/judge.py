@@ -53,6 +53,8 @@ class Judge:
         facts: FactStore,
         publisher: EventPublisher,
         progress: Progress | None = None,
+        consent_topics: tuple[str, ...] = (CONSENT_EVENTS,),
+        terms_topics: tuple[str, ...] = (AUTH_EVENTS,),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         skew_s: float = 300.0,
         stale_s: float = 30.0,
@@ -60,6 +62,7 @@ class Judge:
     ) -> None:
         self._facts, self._publisher, self._clock = facts, publisher, clock
         self._progress, self._marks = progress, Watermarks()
+        self._consent_topics, self._terms_topics = consent_topics, terms_topics
         self._skew, self._stale_s = timedelta(seconds=skew_s), stale_s
         self._limit = asyncio.Semaphore(concurrency)
 
@@ -191,10 +194,11 @@ class Judge:
         for work in page.users:
             moment = work.moment.timestamp()
             user = self._progress.partition(work.user_key)
-            if not self._marks.covers((CONSENT_EVENTS, user), moment):
+            if not all(self._marks.covers((t, user), moment) for t in self._consent_topics):
                 return False
             for app in work.apps:
-                if not self._marks.covers((AUTH_EVENTS, self._progress.partition(app)), moment):
+                terms = self._progress.partition(app)
+                if not all(self._marks.covers((t, terms), moment) for t in self._terms_topics):
                     return False
         return True
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from auth.entrypoints import (
     http_apps,
     http_authorize,
+    http_dashboard,
     http_data,
     http_discovery,
     http_login,
@@ -26,6 +27,7 @@ router.include_router(http_oauth.router)  # OAuth token side (issue 17, H1)
 router.include_router(http_discovery.router)
 router.include_router(http_resolve.router)
 router.include_router(http_authorize.router)  # OAuth authorize (H2)
+router.include_router(http_dashboard.router)  # the privacy dashboard (issue 19)
 
 
 def routers(*, development: bool) -> APIRouter:

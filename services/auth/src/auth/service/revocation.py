@@ -28,24 +28,29 @@ class Revocations:
     def __init__(self, *, kit: TokenKit, publisher: DurablePublisher, source: str) -> None:
         self._kit, self._publisher, self._source = kit, publisher, source
 
-    async def revoke(self, family: Family, *, reason: Reason, strict: bool = True) -> None:
+    async def revoke(
+        self, family: Family, *, reason: Reason, strict: bool = True, code_reuse: bool = False
+    ) -> None:
         """Revoke the family, then publish its revocation once (`strict=False`: a failed
-        publish is logged, not raised: the request path answers its refusal regardless)."""
+        publish is logged, not raised: the request path answers its refusal regardless;
+        `code_reuse`: a second redemption of the family's code ended it)."""
         await self._kit.store.revoke_family(family.family_id, now=self._kit.clock())
         try:
-            await self._announce(family, reason=reason)
+            await self._announce(family, reason=reason, code_reuse=code_reuse)
         except Exception:
             if strict:
                 raise
             log.warning("token family revoked; its event not published", exc_info=True)
 
-    async def revoke_id(self, family_id: str, *, reason: Reason, strict: bool = True) -> None:
+    async def revoke_id(
+        self, family_id: str, *, reason: Reason, strict: bool = True, code_reuse: bool = False
+    ) -> None:
         """Revoke the family with this id, if it exists."""
         family = await self._kit.store.get_family(family_id)
         if family is not None:
-            await self.revoke(family, reason=reason, strict=strict)
+            await self.revoke(family, reason=reason, strict=strict, code_reuse=code_reuse)
 
-    async def _announce(self, family: Family, *, reason: Reason) -> None:
+    async def _announce(self, family: Family, *, reason: Reason, code_reuse: bool) -> None:
         store = self._kit.store
         if not await store.claim_revocation_event(family.family_id):
             return
@@ -55,6 +60,7 @@ class Revocations:
             token_id=family.family_id,
             app_id=grant.client_id,
             reason=reason,
+            code_reuse=code_reuse,
         )
         try:
             await self._publisher.publish(make_event(data, source=self._source))

@@ -79,8 +79,8 @@ class TokenService:
             raise oe.invalid_grant("code_verifier does not match the code_challenge")
         now = self._kit.clock()
         if now >= stored.expires_at:
-            await self._revocations.revoke_id(
-                stored.family_id, reason="refresh_reuse", strict=False
+            await self._revocations.revoke_id(  # a late replay of a redeemed code
+                stored.family_id, reason="refresh_reuse", strict=False, code_reuse=True
             )
             raise oe.invalid_grant("code expired")
         answer = await self._check(stored.grant, stored.grant.scopes)
@@ -94,7 +94,7 @@ class TokenService:
             await self._kit.store.create_family(family)
         except FamilyExists:  # a second redemption: refuse, and end what the first issued
             await self._revocations.revoke_id(
-                family.family_id, reason="refresh_reuse", strict=False
+                family.family_id, reason="refresh_reuse", strict=False, code_reuse=True
             )
             raise oe.invalid_grant("code already used; the tokens it issued are revoked") from None
         refresh = new_secret_token(REFRESH_PREFIX)
