@@ -78,7 +78,11 @@ def consent_hand_over(service: str, env: dict[str, str], *, auth_url: str) -> No
     auth sends browsers to consent's screen, calls its check with service tokens and verifies
     its verdicts; consent trusts auth's JWKS for those tokens and returns to auth's callback."""
     consent_url = env.get("CONSENT_ISSUER") or f"http://127.0.0.1:{port_of('consent')}"
+    sound_url = f"http://127.0.0.1:{port_of('sound')}"
+    # Sound calls auth's resolve and consent's check with its own service tokens (its JWKS).
+    sound_caller = {"jwks_url": f"{sound_url}/.well-known/jwks.json"}
     if service == "auth":
+        env.setdefault("AUTH_SERVICE_CALLERS", json.dumps({"sound": sound_caller}))
         env.setdefault("AUTH_CONSENT_URL", consent_url)
         env.setdefault("AUTH_CONSENT_ISSUER", consent_url)
         env.setdefault("AUTH_CONSENT_JWKS_URL", f"{consent_url}/.well-known/jwks.json")
@@ -98,9 +102,13 @@ def consent_hand_over(service: str, env: dict[str, str], *, auth_url: str) -> No
                 capture_output=True,
                 text=True,
             ).stdout.strip()
-        callers = {"auth": {"jwks_url": f"{auth_url}/.well-known/jwks.json"}}
+        callers = {"auth": {"jwks_url": f"{auth_url}/.well-known/jwks.json"}, "sound": sound_caller}
         env.setdefault("CONSENT_SERVICE_CALLERS", json.dumps(callers))
         env.setdefault("CONSENT_AUTH_CALLBACK_URLS", f"{auth_url}/oauth/consent/callback")
+    elif service == "sound":
+        env.setdefault("SOUND_PUBLIC_URL", sound_url)
+        env.setdefault("SOUND_AUTH_URL", auth_url)
+        env.setdefault("SOUND_CONSENT_URL", consent_url)
 
 
 def alive(pid_file: Path) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any, Protocol
@@ -45,6 +45,7 @@ def service_app(
     container: ServiceContainer,
     router: APIRouter,
     app_version: str | None = None,
+    body_limit_exempt: Callable[[str, str], bool] | None = None,
 ) -> FastAPI:
     """FastAPI app whose lifespan starts and stops the container (broker, database, loops);
     the version is the installed `kits-<name>` package's unless given (the worked example)."""
@@ -60,7 +61,7 @@ def service_app(
 
     app = FastAPI(title=name, summary=summary, version=app_version, lifespan=lifespan)
     app.state.container = container
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, exempt=body_limit_exempt)
     app.add_exception_handler(RequestValidationError, validation_problem)
     app.include_router(health_router(readiness=container.runtime.readiness))
     app.include_router(

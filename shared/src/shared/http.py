@@ -89,13 +89,24 @@ MAX_BODY_BYTES = 1024 * 1024
 
 class BodyLimit:
     """ASGI middleware: a request body over `max_bytes` is a 413 before any route reads it
-    (by its Content-Length, or while it streams in when it has none)."""
+    (by its Content-Length, or while it streams in when it has none).
 
-    def __init__(self, app: Any, *, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    `exempt(method, path)` names the few routes that stream a large body with their own bound
+    (sound's chunk `PUT`); for those this middleware steps aside and the route must bound it."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_bytes: int = MAX_BODY_BYTES,
+        exempt: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        self.app, self.max_bytes, self.exempt = app, max_bytes, exempt
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt is not None and self.exempt(scope.get("method", ""), scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

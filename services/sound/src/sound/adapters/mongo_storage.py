@@ -1,0 +1,209 @@
+"""Sound's database: upload sessions, stored chunks, blobs (one per SHA-256) and sounds.
+
+Collections (every hot read by `_id`; races settled by unique inserts, FerretDB facts):
+- `uploads` (`_id` = upload id): the plan, owner, state, outcome; one writer at a time.
+- `parts` (`_id` = `<upload id>:<chunk index>`): a stored chunk's GridFS file id, size, SHA-256.
+  The unique `_id` settles two racing copies of one chunk; `upload_id` is indexed for the
+  (small, pruned) list of an upload's parts.
+- `completions` (`_id` = upload id): the claim that starts validation exactly once.
+- `blobs` (`_id` = SHA-256): the ordered GridFS files (the upload's own chunks, not copied)
+  holding that content; the unique insert keeps one copy.
+- `sounds` (`_id` = sound id): an ingested sound (owner, blob digest, facts).
+- GridFS bucket `audio`: chunk bytes (while receiving) and blobs, streamed in and out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import IO, Any
+
+from bson import ObjectId
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from sound.domain.uploads import Refused
+
+GRIDFS_CHUNK = 255 * 1024
+COPY_BLOCK = 1024 * 1024
+
+
+class ChunkTooLong(Exception):
+    """The body went past the range it declared."""
+
+
+class MongoSoundStore:
+    """Everything sound keeps, over one database."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._db = db
+        self._uploads, self._parts = db["uploads"], db["parts"]
+        self._completions, self._blobs, self._sounds = (
+            db["completions"],
+            db["blobs"],
+            db["sounds"],
+        )
+        self._fs = AsyncGridFSBucket(db, bucket_name="audio", chunk_size_bytes=GRIDFS_CHUNK)
+
+    async def prepare(self) -> None:
+        """Create the secondary indexes (an upload's parts, a user's sounds)."""
+        await self._parts.create_index("upload_id")
+        await self._sounds.create_index("user_key")
+
+    # uploads
+    async def insert_upload(self, doc: dict[str, Any]) -> None:
+        await self._uploads.insert_one(doc)
+
+    async def upload(self, upload_id: str) -> dict[str, Any] | None:
+        return await self._uploads.find_one({"_id": upload_id})
+
+    async def update_upload(self, upload_id: str, fields: dict[str, Any]) -> None:
+        await self._uploads.update_one({"_id": upload_id}, {"$set": fields})
+
+    async def delete_upload(self, upload_id: str) -> None:
+        await self._uploads.delete_one({"_id": upload_id})
+
+    async def uploads(self) -> AsyncIterator[dict[str, Any]]:
+        """Every upload document (the sweep; the collection holds only unfinished sessions and
+        recent outcomes)."""
+        async for doc in self._uploads.find({}):
+            yield doc
+
+    async def claim_completion(self, upload_id: str, at: datetime) -> bool:
+        try:
+            await self._completions.insert_one({"_id": upload_id, "at": at})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    # parts
+    async def put_part(
+        self, upload_id: str, index: int, body: AsyncIterator[bytes], *, length: int
+    ) -> bool:
+        """Stream one chunk into GridFS; True if new, False if the same bytes were stored
+        already; Refused("range_conflict") for different bytes; ChunkTooLong or Refused
+        ("incomplete_chunk") when the body is not exactly `length` bytes."""
+        digest, size = hashlib.sha256(), 0
+        file_id = ObjectId()
+        stream = self._fs.open_upload_stream_with_id(file_id, f"part:{upload_id}:{index}")
+        try:
+            async for piece in body:
+                size += len(piece)
+                if size > length:
+                    raise ChunkTooLong
+                digest.update(piece)
+                await stream.write(piece)
+        except BaseException:
+            await stream.abort()
+            raise
+        await stream.close()
+        if size != length:
+            await self._fs.delete(file_id)
+            raise Refused("incomplete_chunk", f"the chunk holds {size} of {length} bytes")
+        sha = digest.hexdigest()
+        doc = {"_id": f"{upload_id}:{index}", "upload_id": upload_id, "index": index}
+        try:
+            await self._parts.insert_one({**doc, "file_id": file_id, "size": size, "sha256": sha})
+        except DuplicateKeyError:
+            await self._fs.delete(file_id)
+            stored = await self._parts.find_one({"_id": doc["_id"]})
+            if stored is not None and stored["sha256"] == sha:
+                return False
+            raise Refused(
+                "range_conflict", "different bytes were already stored for this range"
+            ) from None
+        return True
+
+    async def parts(self, upload_id: str) -> dict[int, dict[str, Any]]:
+        return {d["index"]: d async for d in self._parts.find({"upload_id": upload_id})}
+
+    async def assemble(self, upload_id: str, count: int, into: IO[bytes]) -> tuple[str, int]:
+        """Write the chunks in order into `into` (a local file; writes in a thread); the
+        SHA-256 and size of the whole."""
+        parts, digest, size = await self.parts(upload_id), hashlib.sha256(), 0
+        for index in range(count):
+            source = await self._fs.open_download_stream(parts[index]["file_id"])
+            while piece := await source.read(COPY_BLOCK):
+                digest.update(piece)
+                size += len(piece)
+                await asyncio.to_thread(into.write, piece)
+        await asyncio.to_thread(into.flush)
+        return digest.hexdigest(), size
+
+    async def drop_parts(self, upload_id: str, *, keep_files: bool = False) -> None:
+        """Forget an upload's parts, and delete their bytes unless they became its blob."""
+        for part in (await self.parts(upload_id)).values():
+            if not keep_files:
+                with contextlib.suppress(NoFile):
+                    await self._fs.delete(part["file_id"])
+            await self._parts.delete_one({"_id": part["_id"]})
+
+    # blobs and sounds
+    async def store_blob(self, upload_id: str, sha256: str, size: int) -> tuple[str, bool]:
+        """Make the upload's stored chunks the blob of this content (no copy: the blob is the
+        ordered list of their GridFS files) unless another upload's chunks hold it already;
+        the digest, and whether this upload's chunks are the blob (then they must be kept when
+        its parts are forgotten). Repeatable: a re-run for the same upload finds its own blob."""
+        parts = await self.parts(upload_id)
+        files = [parts[index]["file_id"] for index in range(len(parts))]
+        try:
+            await self._blobs.insert_one({"_id": sha256, "files": files, "size": size})
+        except DuplicateKeyError:
+            existing = await self._blobs.find_one({"_id": sha256})
+            return sha256, existing is not None and existing["files"] == files
+        return sha256, True
+
+    async def blob(self, sha256: str) -> dict[str, Any] | None:
+        return await self._blobs.find_one({"_id": sha256})
+
+    async def blob_pieces(
+        self, blob: dict[str, Any], start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The blob's bytes from `start` to `end` (exclusive), streamed a block at a time."""
+        end = blob["size"] if end is None else end
+        offset = 0
+        for file_id in blob["files"]:
+            source = await self._fs.open_download_stream(file_id)
+            length = source.length
+            if offset + length <= start or offset >= end:
+                offset += length
+                continue
+            skip = max(0, start - offset)
+            if skip:
+                await source.seek(skip)
+            left = min(length, end - offset) - skip
+            while left > 0:
+                piece = await source.read(min(COPY_BLOCK, left))
+                if not piece:
+                    break
+                left -= len(piece)
+                yield piece
+            offset += length
+
+    async def file_count(self) -> int:
+        """GridFS files in the bucket (tests: one copy per content)."""
+        return await self._db["audio.files"].count_documents({})
+
+    async def insert_sound(self, doc: dict[str, Any]) -> None:
+        # A DuplicateKeyError: the same upload's outcome written again (a retried validation).
+        with contextlib.suppress(DuplicateKeyError):
+            await self._sounds.insert_one(doc)
+
+    async def sounds_of(
+        self, user_key: str, after: str, limit: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A user's sounds with ids after `after`, by id (a filter on `user_key`: a scan on
+        FerretDB; indexed, so MongoDB serves it)."""
+        query: dict[str, Any] = {"user_key": user_key}
+        if after:
+            query["_id"] = {"$gt": after}
+        async for doc in self._sounds.find(query).sort("_id", 1).limit(limit):
+            yield doc
+
+    async def sound(self, sound_id: str) -> dict[str, Any] | None:
+        return await self._sounds.find_one({"_id": sound_id})
