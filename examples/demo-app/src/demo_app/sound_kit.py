@@ -1,11 +1,11 @@
-"""The Sound Kit upload client (issue 18's shape): init, chunked PUT with Content-Range, status.
-
-The Sound Kit is being built in parallel; its base URL is DEMO_SOUND_URL and every path it
-uses is in this module, so a change of shape is a change here only.
-  POST {base}/v1/sounds/uploads  {"title", "media_type", "total_size", "chunk_size",
-                                  "chunk_count"} -> {"data": {"upload_id", "upload_url"}, ...}
+"""The Sound Kit upload client (services/sound/README.md): init, chunked PUT with
+Content-Range, complete, then the status polled. Its base URL is DEMO_SOUND_URL and every path
+it uses is in this module, so a change of shape is a change here only.
+  POST {base}/v1/uploads  {"title", "media_type", "total_size", "chunk_size", "chunk_count"}
+                          -> 201 {"data": {"upload_id", "upload_url", ...}, "error": {...}}
   PUT  {upload_url}  Content-Range: bytes a-b/total   (one chunk)
-  GET  {base}/v1/sounds/uploads/{upload_id}  -> {"data": {"status", "reason"?}, ...}
+  POST {base}/v1/uploads/{upload_id}/complete  -> 202 (validation starts)
+  GET  {base}/v1/uploads/{upload_id}  -> {"data": {"state", "reason"?}, ...}
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ async def upload(
     count = max(1, math.ceil(len(data) / chunk_size))
     async with httpx.AsyncClient(timeout=timeout_s, headers=headers) as http:
         r = await http.post(
-            f"{base}/v1/sounds/uploads",
+            f"{base}/v1/uploads",
             json={
                 "title": title,
                 "media_type": media_type,
@@ -83,13 +83,16 @@ async def upload(
             )
             if r.status_code >= 300:
                 raise _refusal(r)
-        status, reason = "receiving", ""
+        r = await http.post(f"{base}/v1/uploads/{upload_id}/complete")
+        if r.status_code >= 300:
+            raise _refusal(r)
+        status, reason = "validating", ""
         for _ in range(polls):
-            r = await http.get(f"{base}/v1/sounds/uploads/{upload_id}")
+            r = await http.get(f"{base}/v1/uploads/{upload_id}")
             if r.status_code >= 300:
                 raise _refusal(r)
             state = r.json()["data"]
-            status, reason = str(state.get("status", "")), str(state.get("reason") or "")
+            status, reason = str(state.get("state", "")), str(state.get("reason") or "")
             if status in ("ingested", "rejected"):
                 break
             await asyncio.sleep(0.5)

@@ -1,5 +1,6 @@
-"""The Sound Kit client over real HTTP against a stand-in of issue 18's upload shape: init,
-chunks with Content-Range that cover the file exactly once, the status polled to the end."""
+"""The Sound Kit client over real HTTP against a stand-in of its upload shape
+(services/sound/README.md): init, chunks with Content-Range that cover the file exactly once,
+complete, the status polled to the end (the journey test runs it against the real Sound Kit)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from kits_browser import live_server
 def stand_in(received: dict[str, Any], *, refuse_init: int = 0) -> FastAPI:
     app = FastAPI()
 
-    @app.post("/v1/sounds/uploads")
+    @app.post("/v1/uploads")
     async def init(request: Request) -> Any:
         if refuse_init:
             return JSONResponse(
@@ -27,19 +28,25 @@ def stand_in(received: dict[str, Any], *, refuse_init: int = 0) -> FastAPI:
         received["init"] = await request.json()
         received["auth"] = request.headers["authorization"]
         base = str(request.base_url).rstrip("/")
-        return {"data": {"upload_id": "up_1", "upload_url": f"{base}/v1/sounds/uploads/up_1"}}
+        return {"data": {"upload_id": "up_1", "upload_url": f"{base}/v1/uploads/up_1"}}
 
-    @app.put("/v1/sounds/uploads/up_1")
+    @app.put("/v1/uploads/up_1")
     async def chunk(request: Request) -> Any:
         received.setdefault("ranges", []).append(request.headers["content-range"])
         received.setdefault("bytes", bytearray()).extend(await request.body())
         return {"data": {}}
 
-    @app.get("/v1/sounds/uploads/up_1")
+    @app.post("/v1/uploads/up_1/complete")
+    async def complete() -> Any:
+        received["completed"] = True
+        return JSONResponse({"data": {"state": "validating"}}, status_code=202)
+
+    @app.get("/v1/uploads/up_1")
     async def status() -> Any:
+        assert received.get("completed"), "polled before complete"
         received["polls"] = received.get("polls", 0) + 1
         done = received["polls"] >= 2
-        return {"data": {"status": "ingested" if done else "validating"}}
+        return {"data": {"state": "ingested" if done else "validating"}}
 
     return app
 
