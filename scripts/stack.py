@@ -63,6 +63,8 @@ def service_env(service: str, servers: dict[str, str]) -> dict[str, str]:
     auth_url = env.get("AUTH_ISSUER") or f"http://127.0.0.1:{port_of('auth')}"
     if service == "auth":
         env.setdefault("AUTH_ISSUER", auth_url)
+        # The privacy dashboard reads the audit (server-side, and the browser's Verify).
+        env.setdefault("AUTH_AUDIT_URL", f"http://127.0.0.1:{port_of('audit')}")
     else:
         env.setdefault(f"{prefix}_USER_TOKEN_ISSUER", auth_url)
         env.setdefault(f"{prefix}_USER_TOKEN_JWKS_URL", f"{auth_url}/.well-known/jwks.json")

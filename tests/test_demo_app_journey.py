@@ -1,21 +1,22 @@
 """Tunetown against the real stack (`scripts/stack.py up`, native processes): log in by phone
 through the Login Kit, allow on consent's screen, see the profile and videos, upload a sound,
-revoke on the platform, watch Tunetown be refused and say so, and receive the signed deletion
-request. Chromium (Debian's) drives it; every page gets the shared checks."""
+open the platform's privacy dashboard, see the transfers, verify one in the browser, revoke
+there, watch Tunetown be refused and say so, and receive the signed deletion request.
+Chromium (Debian's) drives it; every page gets the shared checks (axe, 360 px, a screenshot)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from auth_browser import submit_code, submit_phone
 from demo_app.store import Store
@@ -84,15 +85,21 @@ async def checked(page: Page, name: str) -> None:
     await screenshot(page, folder=SHOTS, name=name)
 
 
-async def revoke_all(cookies: list[Any]) -> None:
-    """The user revokes every app on the platform (consent's API, with the user's token)."""
-    jar = "; ".join(f"{c['name']}={c['value']}" for c in cookies if c["name"] == "kits_session")
-    async with httpx.AsyncClient(timeout=10) as http:
-        token = await http.post(f"{AUTH}/v1/session/token", json={}, headers={"cookie": jar})
-        token.raise_for_status()
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        r = await http.post(f"{CONSENT}/v1/me/consents/revoke-all", headers=bearer)
-        assert r.status_code < 300, r.text
+async def verify_in_the_browser(page: Page, app: Locator) -> None:
+    """Press Verify on the first transfer until the audit has it under a signed checkpoint
+    (checkpoints are every few seconds: before that the page says "Not verifiable yet")."""
+    button = app.locator("button.verify").first
+    result = page.locator(f"#{await button.get_attribute('aria-describedby')}")
+    text = ""
+    for _ in range(40):
+        await button.click()
+        await expect(result).to_contain_text(re.compile("Verified|Not verifiable|failed"))
+        text = await result.inner_text()
+        if text.startswith("Verified: entry"):
+            return
+        assert "Not verifiable yet" in text, text  # never "failed" for an honest ledger
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the transfer never verified in the browser: {text}")
 
 
 async def test_the_whole_journey_through_tunetown(running: Store, new_context: NewContext) -> None:
@@ -106,7 +113,7 @@ async def test_the_whole_journey_through_tunetown(running: Store, new_context: N
     await submit_code(page, await last_code(PHONE))
     await page.wait_for_url(f"{CONSENT}/consent?challenge=*")
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Tunetown")
-    await screenshot(page, folder=SHOTS, name="2-consent")
+    await checked(page, "2-consent")
     await page.get_by_role("button", name="Allow").click()
     await page.wait_for_url(f"{DEMO}/")
     await expect(page.get_by_role("heading", name="Hello, Bruno Vale")).to_be_visible()
@@ -133,10 +140,25 @@ async def test_the_whole_journey_through_tunetown(running: Store, new_context: N
     assert "ingested" in uploaded, uploaded
     await checked(page, "4-after-upload")
 
-    await revoke_all(await context.cookies())
+    # The platform's privacy dashboard (the same browser, so the same platform session): what
+    # Tunetown got, a transfer verified by the page itself against the audit, then revoke.
+    await page.goto(f"{AUTH}/account")
+    app = page.get_by_role("region", name="Tunetown")
+    await expect(app.get_by_text("Status: active")).to_be_visible()
+    transfers = app.locator("ol.timeline li")
+    await expect(transfers.first).to_be_visible()
+    assert await transfers.count() >= 3  # the token response, the profile, the videos at least
+    await checked(page, "5-dashboard")
+    await verify_in_the_browser(page, app)
+    await screenshot(page, folder=SHOTS, name="6-verified")
+    async with page.expect_navigation():
+        await app.get_by_role("button", name="Revoke access for Tunetown").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Access revoked")
+    await checked(page, "7-dashboard-revoked")
+
     await page.goto(DEMO)
     await expect(page.get_by_role("alert")).to_contain_text("Access was revoked by the user")
-    await checked(page, "5-revoked")
+    await checked(page, "8-demo-refused")
     assert running.token(open_id) is None  # the data API's 403: tokens dropped
 
     for _ in range(100):  # consent's dispatcher sends the signed request to the webhook
@@ -146,7 +168,7 @@ async def test_the_whole_journey_through_tunetown(running: Store, new_context: N
         await asyncio.sleep(0.3)
     row = await page.inner_text("li.deletion")
     assert "del_" in row
-    await checked(page, "6-deletion-received")
+    await checked(page, "9-deletion-received")
     assert open_id in row  # the request named Tunetown's own id for the user
 
     # A refresh after the revocation is invalid_grant: the same notice, tokens dropped. (After

@@ -58,7 +58,7 @@ async def test_service_is_ready_and_documents_its_http_and_events(
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         checks = {"kafka": True, "database": True}
-        if service in ("audit", "consent", "auth"):  # the services with consumers so far
+        if service in ("audit", "consent", "auth", "sound"):  # every service consumes now
             checks["consumers"] = True
         assert ready.json() == {"status": "ok", "checks": checks, "reasons": []}
         openapi = (await client.get("/openapi.json")).json()

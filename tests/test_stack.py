@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,13 @@ def test_the_services_start_as_processes_answer_ready_and_stop(
     servers: Servers, tmp_path: Path
 ) -> None:
     env = {**os.environ, "STACK_RUN_DIR": str(tmp_path), "STACK_NATIVE": "1"}
+    run = uuid.uuid4().hex[:8]  # fresh databases: the login limits of an earlier run stay behind
     for service, port in PORTS.items():
         prefix = service.upper()
         env[f"{prefix}_HTTP_PORT"] = str(port)
         env[f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] = servers.kafka
         env[f"{prefix}_MONGODB_URL"] = servers.mongodb_url
-        env[f"{prefix}_MONGODB_DATABASE"] = f"t_stack_{service}"
+        env[f"{prefix}_MONGODB_DATABASE"] = f"t_stack_{service}_{run}"
     env["AUDIT_LEDGER_GROUP"] = f"t-stack-{os.getpid()}"
     env["DEMO_HTTP_PORT"] = str(DEMO_PORT)
     try:

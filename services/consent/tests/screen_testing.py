@@ -75,7 +75,7 @@ def challenge(
         "iat": now,
         "exp": now + lifetime_s,
         "app_id": app_id,
-        "pairwise_subject": secrets.token_urlsafe(32),
+        "pairwise_subject": secrets.token_hex(32),  # as auth makes them
         "scopes": list(scopes),
         "purpose": "Log in to Tune Lab and show your videos",
         "return_to": CALLBACK,

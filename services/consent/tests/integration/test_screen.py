@@ -189,6 +189,10 @@ async def test_deny_records_nothing_and_returns_a_refusal(screen: Screen) -> Non
         (lambda: challenge(scopes=("sound.share",)), 400, "not registered for"),
         (lambda: challenge(scopes=()), 400, "no scopes"),
         (lambda: challenge(nonce_sha256="abc"), 400, "nonce hash"),
+        # Ids the consent's events could not carry (once a 500 after Allow, 1 run in 32).
+        (lambda: challenge(pairwise_subject="_starts-with-underscore"), 400, "malformed"),
+        (lambda: challenge(user_key="-dash"), 400, "malformed"),
+        (lambda: challenge(pairwise_subject="+442079460001"), 400, "malformed"),
     ],
 )
 async def test_a_bad_challenge_gets_an_error_page_and_nothing_is_recorded(

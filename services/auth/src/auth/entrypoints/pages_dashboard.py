@@ -10,10 +10,11 @@ from auth.service.dashboard import ConnectedApp, Overview, Transfer
 _STYLE = """
 body{font:1rem/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1a1a1a}
 header,main,footer{max-width:48rem;margin:0 auto;padding:0 1rem}
+main{overflow-wrap:anywhere}
 header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:.5rem}
 section.app{background:#fff;border-radius:.5rem;padding:1rem;margin:1rem 0;border:1px solid #ccc}
 h2{margin:.2rem 0}h3{font-size:1.05rem;margin:1rem 0 .3rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.5rem 0}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem .8rem;margin:.5rem 0}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 ul.scopes{margin:.2rem 0;padding-left:1.2rem}
 ol.timeline{list-style:none;padding:0;margin:0}

@@ -23,8 +23,10 @@ from typing import Any, cast
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from pydantic import TypeAdapter, ValidationError
 
 from consent.domain.handover import Challenge, Decision, HandoverRefused
+from shared.events.envelope import Identifier
 from shared.signing_keys import ALGORITHM, jwks, keys_from_setting
 from shared.user_tokens import InvalidUserToken, UserTokenVerifier
 
@@ -64,6 +66,18 @@ def _text(claims: dict[str, Any], name: str, *, default: str | None = None) -> s
     return value
 
 
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+def _identifier(claims: dict[str, Any], name: str) -> str:
+    """A key the consent's events will carry: refused here, as a malformed request, rather than
+    at the grant's event (which would be a 500 after the user pressed Allow)."""
+    try:
+        return _IDENTIFIER.validate_python(_text(claims, name))
+    except ValidationError as exc:
+        raise ValueError(f"{name} is not an identifier") from exc
+
+
 def _challenge(claims: dict[str, Any]) -> Challenge:
     scopes = claims["scopes"]
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
@@ -71,9 +85,9 @@ def _challenge(claims: dict[str, Any]) -> Challenge:
     return Challenge(
         challenge_id=_text(claims, "jti"),
         issuer=_text(claims, "iss"),
-        user_key=_text(claims, "sub"),
-        app_id=_text(claims, "app_id"),
-        pairwise_subject=_text(claims, "pairwise_subject"),
+        user_key=_identifier(claims, "sub"),
+        app_id=_identifier(claims, "app_id"),
+        pairwise_subject=_identifier(claims, "pairwise_subject"),
         scopes=tuple(scopes),
         purpose=_text(claims, "purpose", default="Log in and share the data you allow"),
         return_to=_text(claims, "return_to"),
