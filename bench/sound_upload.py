@@ -228,7 +228,11 @@ async def run_sound(
                 await memory(results, http, service.pid, folder, big_mb=big_mb)
     finally:
         service.terminate()
-        await asyncio.to_thread(service.wait, 20)
+        try:
+            await asyncio.to_thread(service.wait, 20)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            await asyncio.to_thread(service.wait, 20)
         server.should_exit = True
         env.topics.append(f"{env.group('sound-consent')}.dlq")
 
