@@ -275,9 +275,13 @@ async def test_a_revoked_consent_ends_the_open_uploads_of_that_app(sound: Harnes
         headers={"content-type": CONTENT_TYPE},
     )
 
-    async def ended() -> bool:
+    async def ended() -> bool:  # the state is written first, then the chunks are dropped
         doc = await sound.container.store.upload(upload_id)
-        return doc is not None and doc["state"] == "rejected"
+        return (
+            doc is not None
+            and doc["state"] == "rejected"
+            and await sound.container.store.parts(upload_id) == {}
+        )
 
     await eventually(ended, timeout_s=30)
     doc = await sound.container.store.upload(upload_id)
