@@ -1,5 +1,5 @@
-"""`uv run python -m bench`: foundation, audit, auth, Login Kit data and consent figures on the
-real servers.
+"""`uv run python -m bench`: foundation, audit, auth, Login Kit data, consent and Sound Kit figures
+on the real servers.
 
 Needs KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (`eval "$(python3 scripts/servers.py env)"`).
 Exits 0 when every target is met and every check holds, 1 otherwise.
@@ -30,6 +30,7 @@ from bench import (
     foundation,
     readme,
     replay_memory,
+    sound_upload,
 )
 from bench.env import BenchEnv, read_environment
 from bench.events import Wire, make_wire
@@ -45,7 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000, help="N (default 100000)")
     parser.add_argument(
         "--only",
-        choices=("foundation", "audit", "auth", "auth-data", "consent"),
+        choices=("foundation", "audit", "auth", "auth-data", "consent", "sound"),
         help="run one area",
     )
     parser.add_argument("--quick", action="store_true", help=f"smoke run: N={QUICK_EVENTS}")
@@ -74,6 +75,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="B6: facts of this many events before the report is timed (default 1000000, "
         "100000 with --quick)",
     )
+    parser.add_argument(
+        "--sound-repeats",
+        type=int,
+        default=None,
+        help="F1/F2: files per size (1 MB, 10 MB) uploaded, fetched (default 10, 3 with --quick)",
+    )
+    parser.add_argument(
+        "--sound-big-mb", type=int, default=100, help="F3: the upload whose RSS is sampled (MB)"
+    )
     parser.add_argument("--latency-rate", type=float, default=200.0, help="B5 events/s")
     parser.add_argument(
         "--latency-seconds",
@@ -96,6 +106,8 @@ def defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
         args.events = QUICK_EVENTS
     if args.report_events is None:
         args.report_events = 100_000 if args.quick else 1_000_000
+    if args.sound_repeats is None:
+        args.sound_repeats = 3 if args.quick else 10
     if args.latency_seconds is None:
         args.latency_seconds = 5.0 if args.quick else 10.0
     if args.events < 1000:
@@ -208,7 +220,7 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
         wire.extend(make_wire(args.events))
 
     try:
-        if args.only not in ("auth", "auth-data", "consent"):
+        if args.only not in ("auth", "auth-data", "consent", "sound"):
             await timed(results, "generate events", generate)
         if args.only in (None, "foundation"):
             await timed(
@@ -224,6 +236,14 @@ async def run(args: argparse.Namespace, env: BenchEnv) -> Results:
             await timed(results, "E1 Login Kit data", lambda: auth_data.run_data(env, results))
         if args.only in (None, "consent"):
             await timed(results, "D consent", lambda: consent.run_consent(env, results))
+        if args.only in (None, "sound"):
+            await timed(
+                results,
+                "F sound",
+                lambda: sound_upload.run_sound(
+                    env, results, repeats=args.sound_repeats, big_mb=args.sound_big_mb
+                ),
+            )
     finally:
         await timed(results, "clean-up", env.cleanup)
     return results

@@ -23,6 +23,10 @@ SHOWN = (
     "B4 inclusion proofs, sequential",
     "B6 report",
     "B6 fact store memory",
+    "F1 1 MB x",
+    "F1 10 MB x",
+    "F2 ",
+    "F3 ",
 )
 """Figures without a target that the README shows too."""
 
