@@ -146,9 +146,21 @@ def test_app_service_is_built_from_its_dockerfile(project: Project, name: str) -
 @pytest.mark.parametrize("name", sorted(APPS))
 def test_app_service_is_published_on_loopback(project: Project, name: str) -> None:
     ports = service(project, name)["ports"]
-    assert [(p["host_ip"], str(p["published"]), p["target"]) for p in ports] == [
-        ("127.0.0.1", str(APPS[name]), APPS[name])
-    ]
+    published = [(p["host_ip"], str(p["published"]), p["target"]) for p in ports]
+    assert published[0] == ("127.0.0.1", str(APPS[name]), APPS[name])
+    # Tunetown shares consent's network (its deletion webhook at 127.0.0.1:8010 is reachable
+    # from consent): consent publishes its port too.
+    extra = [("127.0.0.1", "8010", 8010)] if name == "consent" else []
+    assert published[1:] == extra
+
+
+def test_the_demo_app_is_reachable_from_consent_at_its_registered_address(
+    project: Project,
+) -> None:
+    demo = service(project, "demo-app")
+    assert demo["network_mode"] == "service:consent"
+    assert demo["environment"]["DEMO_PUBLIC_URL"] == "http://127.0.0.1:8010"
+    assert "ports" not in demo
 
 
 def test_every_published_port_is_on_loopback(project: Project) -> None:

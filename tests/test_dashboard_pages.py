@@ -125,6 +125,13 @@ async def test_forged_forms_and_someone_elses_ids_are_refused_with_a_page(
     alice_csrf = _csrf((await alice.http.get("/account")).text)
     for bad in ({}, {"csrf": "0" * 64}, {"csrf": alice_csrf}, {"csrf": "x" * 100_000}):
         _is_page(await bob.http.post(mine_path, data=bad), 403)
+    # Past the platform's 1 MiB body limit, a browser's form gets a page that says why.
+    huge = await bob.http.post(
+        mine_path, data={"csrf": csrf, "pad": "x" * 2**21}, headers={"accept": "text/html"}
+    )
+    assert huge.status_code == 413
+    assert huge.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in huge.text
     [still] = await dash.consents(await _token(alice))
     assert still["status"] == "active"
     done = await bob.http.post(mine_path, data={"csrf": csrf})

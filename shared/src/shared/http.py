@@ -109,9 +109,10 @@ class BodyLimit:
         ):
             await self.app(scope, receive, send)
             return
+        html = _wants_html(scope)
         for name, value in scope.get("headers", []):
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await _too_large(send, self.max_bytes)
+                await _too_large(send, self.max_bytes, html=html)
                 return
         seen = 0
 
@@ -127,23 +128,48 @@ class BodyLimit:
         try:
             await self.app(scope, bounded, send)
         except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+            await _too_large(send, self.max_bytes, html=html)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Any, max_bytes: int) -> None:
-    body = JSONResponse(
-        {"detail": f"the request body is larger than {max_bytes} bytes"}, status_code=413
-    ).body
+def _wants_html(scope: Any) -> bool:
+    """A browser's form post (Accept names text/html): it gets a page, not JSON."""
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            return b"text/html" in value
+    return False
+
+
+_TOO_LARGE_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Too much was sent</title></head><body><main>"
+    '<h1>Too much was sent</h1><p role="alert">What you sent is larger than {limit} bytes, '
+    "more than this page accepts. Go back, shorten it and try again.</p>"
+    "</main></body></html>"
+)
+
+
+async def _too_large(send: Any, max_bytes: int, *, html: bool = False) -> None:
+    if html:
+        body = _TOO_LARGE_PAGE.format(limit=f"{max_bytes:,}").encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = bytes(
+            JSONResponse(
+                {"detail": f"the request body is larger than {max_bytes} bytes"}, status_code=413
+            ).body
+        )
+        kind = b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
