@@ -180,8 +180,7 @@ async def test_per_address_limit_counts_across_numbers(auth: AuthHarness) -> Non
     start = (window.bucket(time.time()) + 0.5) * window.seconds
     auth.container.login.clock = lambda: start
     answers = [
-        await send_code(auth.http, fictional_number(n), **address)
-        for n in range(window.limit + 1)
+        await send_code(auth.http, fictional_number(n), **address) for n in range(window.limit + 1)
     ]
     assert [a.status_code for a in answers] == [202] * window.limit + [429]
 
