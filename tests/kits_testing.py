@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -180,3 +182,20 @@ async def read_since(
     finally:
         await consumer.stop()
     return records
+
+
+def kafka_instance(action: str, *, name: str, port: int) -> None:
+    """Start (`up`) or stop (`down`) a Kafka of a test's own with the project's script, on
+    `port` and its controller on `port + 1`; the shared broker is never touched."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts/servers.py"),
+            *("kafka", action, "--instance", name),
+            *("--port", str(port), "--controller-port", str(port + 1)),
+        ],
+        check=True,
+        cwd=root,
+        timeout=180,
+    )

@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import secrets
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -37,7 +35,7 @@ from auth_browser import LiveAuth, submit_code, submit_phone
 from auth_testing import random_number
 from kits_browser import free_socket, live_server
 from kits_browser_fixtures import NewContext
-from kits_testing import Servers, eventually
+from kits_testing import Servers, eventually, kafka_instance
 from ledger_verify_testing import keys_of
 
 with warnings.catch_warnings():
@@ -216,24 +214,7 @@ DEADLINE_S = 2.0  # auth's PUBLISH_DEADLINE_S in this test: the durable publish'
 
 
 def outage_kafka(action: str) -> None:
-    name, port = OUTAGE
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/servers.py"),
-            "kafka",
-            action,
-            "--instance",
-            name,
-            "--port",
-            str(port),
-            "--controller-port",
-            str(port + 1),
-        ],
-        check=True,
-        cwd=ROOT,
-        timeout=180,
-    )
+    kafka_instance(action, name=OUTAGE[0], port=OUTAGE[1])
 
 
 @pytest.fixture

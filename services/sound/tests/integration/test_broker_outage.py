@@ -14,8 +14,6 @@ import asyncio
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kits_testing import Servers, read_since, topic_ends
+from kits_testing import Servers, kafka_instance, read_since, topic_ends
 from shared.topics import TRANSFER_EVENTS
 from sound.main import create_app
 from sound_testing import FakeConsent, FakeTokens, Harness, audio, sound_settings
@@ -37,24 +35,7 @@ DEADLINE_S = 2.0  # sound's publish deadline in this test
 
 
 def outage_kafka(action: str) -> None:
-    name, port = OUTAGE
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/servers.py"),
-            "kafka",
-            action,
-            "--instance",
-            name,
-            "--port",
-            str(port),
-            "--controller-port",
-            str(port + 1),
-        ],
-        check=True,
-        cwd=ROOT,
-        timeout=180,
-    )
+    kafka_instance(action, name=OUTAGE[0], port=OUTAGE[1])
 
 
 @pytest.fixture
