@@ -19,7 +19,8 @@ from shared.events import make_event, new_event_id
 from shared.events.transfer import TransferRecorded
 from shared.kafka.publisher import PublishFailed
 from sound.domain.uploads import Refused
-from sound.service.ports import ConsentCheck, Grant, TokenResolver, Unavailable
+from sound.service.access import authorize
+from sound.service.ports import ConsentCheck, Grant, TokenResolver
 
 SCOPE = "sound.share"
 PAGE_MAX = 50
@@ -61,25 +62,7 @@ class Sharing:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def authorize(self, token: str | None) -> Grant:
-        if not token:
-            raise Refused("access_token_invalid", "send the access token as a Bearer token")
-        try:
-            grant = await self.tokens.resolve(token)
-        except Unavailable as exc:
-            raise Refused("service_unavailable", "auth cannot tell now; retry") from exc
-        if isinstance(grant, str):
-            raise Refused("access_token_invalid", f"the access token is not active ({grant})")
-        if SCOPE not in grant.scopes:
-            raise Refused("scope_not_authorized", f"the token was not granted {SCOPE}")
-        try:
-            allowed, reason, _ = await self.consent.check(
-                user_key=grant.user_key, app_id=grant.client_id, scopes=(SCOPE,)
-            )
-        except Unavailable as exc:
-            raise Refused("service_unavailable", "consent cannot tell now; retry") from exc
-        if not allowed:
-            raise Refused("consent_required", f"no active consent covers {SCOPE} ({reason})")
-        return grant
+        return await authorize(tokens=self.tokens, consent=self.consent, token=token, scope=SCOPE)
 
     async def list(self, token: str | None, cursor: str | None, count: int) -> dict[str, Any]:
         """One page of the user's sounds (oldest id first) and the cursor of the next."""

@@ -23,13 +23,13 @@ from shared.events import make_event, new_event_id
 from shared.events.sound import SoundIngested, SoundRejected, SoundUploadStarted
 from shared.kafka.publisher import PublishFailed
 from sound.domain.uploads import Limits, Plan, Refused, check_plan, chunk_of, stored_ranges
+from sound.service.access import authorize
 from sound.service.ports import (
     AudioRejected,
     AudioValidator,
     ConsentCheck,
     Grant,
     TokenResolver,
-    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -79,25 +79,7 @@ class Uploads:
 
     async def authorize(self, token: str | None) -> Grant:
         """The caller's grant when its token and consent allow an upload call now."""
-        if not token:
-            raise Refused("access_token_invalid", "send the access token as a Bearer token")
-        try:
-            grant = await self.tokens.resolve(token)
-        except Unavailable as exc:
-            raise Refused("service_unavailable", "auth cannot tell now; retry") from exc
-        if isinstance(grant, str):
-            raise Refused("access_token_invalid", f"the access token is not active ({grant})")
-        if SCOPE not in grant.scopes:
-            raise Refused("scope_not_authorized", f"the token was not granted {SCOPE}")
-        try:
-            allowed, reason, _ = await self.consent.check(
-                user_key=grant.user_key, app_id=grant.client_id, scopes=(SCOPE,)
-            )
-        except Unavailable as exc:
-            raise Refused("service_unavailable", "consent cannot tell now; retry") from exc
-        if not allowed:
-            raise Refused("consent_required", f"no active consent covers {SCOPE} ({reason})")
-        return grant
+        return await authorize(tokens=self.tokens, consent=self.consent, token=token, scope=SCOPE)
 
     async def init(self, token: str | None, plan: Plan, title: str) -> dict[str, Any]:
         """Open an upload session: its id, URL and chunking."""
