@@ -87,3 +87,49 @@ async def test_no_callers_means_every_token_is_refused() -> None:
     alone = ServiceTokenVerifier(audience="consent", callers={})
     with pytest.raises(InvalidServiceToken, match="not from a known caller"):
         await alone.caller(token())
+
+
+class CountedKeys(JwksKeys):
+    """A caller's keys that count how often a signature check needed them."""
+
+    def __init__(self, key: OKPKey) -> None:
+        super().__init__(jwks=json.dumps({"keys": [key.as_dict(private=False)]}))
+        self.looked_up = 0
+
+    async def key(self, kid: str) -> Any:
+        self.looked_up += 1
+        return await super().key(kid)
+
+
+async def test_a_verified_token_is_remembered_until_its_own_exp() -> None:
+    now = [time.time()]
+    counted = CountedKeys(AUTH)
+    verifier = ServiceTokenVerifier(
+        audience="consent", callers={"auth": counted}, clock=lambda: now[0]
+    )
+    reused = token(exp=int(now[0]) + 60)
+    for _ in range(5):
+        assert await verifier.caller(reused) == "auth"
+    assert counted.looked_up == 1  # checked once, then remembered
+    now[0] += 61  # past its exp by this verifier's clock: no longer taken from memory
+    await verifier.caller(reused)  # (the full check's clock is the real one: still valid there)
+    assert counted.looked_up == 2
+
+
+async def test_a_refused_token_is_never_remembered() -> None:
+    counted = CountedKeys(AUTH)
+    verifier = ServiceTokenVerifier(audience="consent", callers={"auth": counted})
+    forged = token("auth", key=SOUND, header={"kid": "auth-1"})
+    for _ in range(3):
+        with pytest.raises(InvalidServiceToken):
+            await verifier.caller(forged)
+    assert counted.looked_up == 3
+
+
+async def test_the_memory_stays_bounded() -> None:
+    from shared import service_tokens
+
+    verifier = ServiceTokenVerifier(audience="consent", callers={"auth": keys(AUTH)})
+    for n in range(service_tokens.REMEMBERED + 10):
+        assert await verifier.caller(token(jti=f"t-{n}")) == "auth"
+    assert len(verifier._verified) <= service_tokens.REMEMBERED

@@ -37,7 +37,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from auth.domain.otp import Challenge
 from auth.service.ports import Lookup, Session
-from shared.mongo import Document, insert_once
+from shared.mongo import Document, find_id, insert_once
 
 
 def _at(ts: float) -> datetime:
@@ -52,7 +52,7 @@ class MongoChallenges:
 
     async def get(self, challenge_id: str) -> Challenge | None:
         """The challenge with this id."""
-        doc = await self._c.find_one({"_id": challenge_id})
+        doc = await find_id(self._c, challenge_id)
         if doc is None:
             return None
         return Challenge(
@@ -86,7 +86,7 @@ class MongoLookups:
 
     async def get(self, lookup_id: str) -> Lookup | None:
         """The lookup with this `_id`."""
-        doc = await self._c.find_one({"_id": lookup_id})
+        doc = await find_id(self._c, lookup_id)
         if doc is None:
             return None
         return Lookup(lookup_id=doc["_id"], key_id=doc["key_id"], user_key=doc["user_key"])
@@ -145,7 +145,7 @@ class MongoSessions:
 
     async def get(self, session_id: str) -> Session | None:
         """The session with this id."""
-        doc = await self._c.find_one({"_id": session_id})
+        doc = await find_id(self._c, session_id)
         if doc is None:
             return None
         return Session(

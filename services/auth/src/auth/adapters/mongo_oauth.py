@@ -32,7 +32,7 @@ from auth.service.token_ports import (
     StoredRefresh,
     TokenUsed,
 )
-from shared.mongo import Document, insert_once
+from shared.mongo import Document, find_id, insert_once
 
 SHARDS = 64
 CODES, FAMILIES, REFRESH, USED, BY_CONSENT, REVOCATIONS = (
@@ -112,7 +112,7 @@ class MongoOAuthStore:
 
     async def get_code(self, code_hash: str) -> StoredCode | None:
         """The code with this hash (expired or not), or None."""
-        doc = await self._c(CODES, code_hash).find_one({"_id": code_hash})
+        doc = await find_id(self._c(CODES, code_hash), code_hash)
         if doc is None:
             return None
         return StoredCode(
@@ -154,7 +154,7 @@ class MongoOAuthStore:
 
     async def get_family(self, family_id: str) -> Family | None:
         """The family by id, or None."""
-        doc = await self._c(FAMILIES, family_id).find_one({"_id": family_id})
+        doc = await find_id(self._c(FAMILIES, family_id), family_id)
         if doc is None:
             return None
         return Family(
@@ -203,7 +203,7 @@ class MongoOAuthStore:
 
     async def get_refresh(self, token_hash: str) -> StoredRefresh | None:
         """The refresh token with this hash, or None."""
-        doc = await self._c(REFRESH, token_hash).find_one({"_id": token_hash})
+        doc = await find_id(self._c(REFRESH, token_hash), token_hash)
         if doc is None:
             return None
         return StoredRefresh(
@@ -222,7 +222,7 @@ class MongoOAuthStore:
 
     async def refresh_used(self, token_hash: str) -> bool:
         """Whether the token's one use was taken."""
-        return await self._c(USED, token_hash).find_one({"_id": token_hash}) is not None
+        return await find_id(self._c(USED, token_hash), token_hash) is not None
 
     async def sweep(self, *, now: float) -> int:
         """Delete what has expired in every shard; how many documents went."""

@@ -10,7 +10,7 @@ from auth.bootstrap import Container
 from auth.service.ports import Session
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from consent.domain.apps import App
 from consent.domain.model import Terms
-from shared.mongo import Document
+from shared.mongo import Document, find_id
 
 APPS = "apps"
 
@@ -21,7 +21,7 @@ class MongoApps:
 
     async def get(self, app_id: str) -> App | None:
         """The app by `_id`, or None."""
-        d = await self._apps.find_one({"_id": app_id})
+        d = await find_id(self._apps, app_id)
         if d is None:
             return None
         return App(

@@ -12,7 +12,7 @@ from shared.service_tokens import InvalidServiceToken
 from shared.user_tokens import InvalidUserToken, KeysUnavailable
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

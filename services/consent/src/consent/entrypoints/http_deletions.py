@@ -86,7 +86,7 @@ def _kid(token: str) -> str:
     return str(header["kid"])
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
