@@ -27,6 +27,7 @@ from consent.service.consents import Consents
 from consent.service.deletion_dispatch import Dispatcher, RetryPolicy
 from consent.service.deletion_ports import WebhookTargets
 from consent.service.deletions import DeletionRequests
+from consent.service.fresh_apps import FreshApps
 from consent.service.ports import DeletionRequester
 from consent.service.receipts import Receipts
 from consent.service.screen import ConsentScreen
@@ -130,13 +131,14 @@ def bootstrap(
     signer = ConsentSigner(seeds=settings.signing_keys.get_secret_value(), issuer=settings.issuer)
     answered = MongoAnsweredChallenges(runtime.db)
     receipts = Receipts(apps=apps, signer=signer, jurisdiction=settings.jurisdiction)
+    fresh = FreshApps(apps, fresh_s=settings.app_fresh_s)
     return Container(
         settings=settings,
         runtime=runtime,
         apps=apps,
         consents=consents,
-        checks=Checks(store=store, apps=apps),
-        auth_events=AuthEventHandlers(apps=apps, consents=consents),
+        checks=Checks(store=store, apps=fresh),
+        auth_events=AuthEventHandlers(apps=fresh.writer(), consents=consents),
         user_tokens=UserTokenVerifier.from_settings(settings),
         service_tokens=service_verifier(settings),
         deletions=requests,

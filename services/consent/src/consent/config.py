@@ -42,6 +42,9 @@ class ConsentSettings(UserTokenSettings):
     # Versions and heads are each split over this many collections (FerretDB's `_id` finds
     # slow down with collection size); fixed for a deployment's life.
     collection_shards: int = Field(default=64, ge=1, le=256)
+    # The check keeps each app's document this long (0: reads it on every check). The process
+    # whose consumer saves a terms change sees it at once; other consent processes within this.
+    app_fresh_s: float = Field(default=0.25, ge=0, le=5)
 
     # Auth's events (apps read model, terms changes, deleted users): topic and consumer group.
     auth_events_topic: str = Field(default=AUTH_EVENTS, pattern=TOPIC)

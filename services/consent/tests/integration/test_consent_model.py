@@ -24,6 +24,7 @@ from consent.domain.model import Terms
 from consent.service.auth_events import AuthEventHandlers
 from consent.service.checks import Checks
 from consent.service.consents import Consents
+from consent.service.fresh_apps import FreshApps
 from consent_testing import FakeDeletionRequester
 from kits_testing import Servers
 
@@ -75,8 +76,11 @@ class ConsentModel(RuleBasedStateMachine):
             deletions=FakeDeletionRequester(),
             source="/t-consent",
         )
-        self.checks = Checks(store=store, apps=self.apps)
-        self.auth = AuthEventHandlers(apps=self.apps, consents=self.consents)
+        # The check keeps apps for a minute, as a busy service would: only the write-through of
+        # the consumer's saves can make a terms change bite at the next step.
+        fresh = FreshApps(self.apps, fresh_s=60.0)
+        self.checks = Checks(store=store, apps=fresh)
+        self.auth = AuthEventHandlers(apps=fresh.writer(), consents=self.consents)
         self.run = world.run
         run_id = uuid.uuid4().hex[:8]
         self.users = [f"uk_{run_id}_{n}" for n in range(USERS)]

@@ -1,14 +1,14 @@
 """The check: does an active consent cover these scopes for this user and app, now?
 
-The hot path of auth and sound: the app's document and the pair's head are read at once (both
-by `_id`), then the next version after the head (by `_id`: usually none). The head may lag a
+The hot path of auth and sound: the app (from `FreshApps`: its document at most
+`CONSENT_APP_FRESH_S` old, current in the process that saved it), the pair's head by `_id`,
+then the next version after the head (by `_id`: usually none). The head may lag a
 concurrent writer by a version, which the forward read finds; a version still being published
 (or whose publish failed) refuses, so the check never allows more than the log says.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from consent.domain.model import Consent, Verdict, decide, first_consent_id, next_consent_id
@@ -24,9 +24,8 @@ class Checks:
 
     async def check(self, *, user_key: str, app_id: str, scopes: tuple[str, ...]) -> Verdict:
         """The verdict for this user, app and scopes at the app's current terms."""
-        head, app = await asyncio.gather(
-            self.store.head(user_key=user_key, app_id=app_id), self.apps.get(app_id)
-        )
+        app = await self.apps.get(app_id)  # remembered: usually no read at all
+        head = await self.store.head(user_key=user_key, app_id=app_id)
         pending, latest = await self._forward(head, user_key=user_key, app_id=app_id)
         if pending:
             return Verdict(allowed=False, reason="change_in_progress")
