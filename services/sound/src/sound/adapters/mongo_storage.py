@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
@@ -30,7 +30,14 @@ from pymongo.errors import DuplicateKeyError
 from sound.domain.uploads import Refused
 
 GRIDFS_CHUNK = 255 * 1024
+WRITES_IN_FLIGHT = 2  # chunk documents being inserted at once while the body arrives
 COPY_BLOCK = 1024 * 1024
+
+
+def _now_ms() -> datetime:
+    """Now, at BSON's precision (milliseconds), as GridFS records `uploadDate`."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class ChunkTooLong(Exception):
@@ -49,11 +56,16 @@ class MongoSoundStore:
             db["sounds"],
         )
         self._fs = AsyncGridFSBucket(db, bucket_name="audio", chunk_size_bytes=GRIDFS_CHUNK)
+        self._files, self._chunks = db["audio.files"], db["audio.chunks"]
 
     async def prepare(self) -> None:
         """Create the secondary indexes (an upload's parts, a user's sounds)."""
         await self._parts.create_index("upload_id")
         await self._sounds.create_index("user_key")
+        # GridFS's own indexes (its upload stream makes them on a first write; ours writes the
+        # chunks itself, so they are made here, with the names and keys the spec gives).
+        await self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        await self._files.create_index([("filename", 1), ("uploadDate", 1)])
 
     # uploads
     async def insert_upload(self, doc: dict[str, Any]) -> None:
@@ -88,24 +100,10 @@ class MongoSoundStore:
         """Stream one chunk into GridFS; True if new, False if the same bytes were stored
         already; Refused("range_conflict") for different bytes; ChunkTooLong or Refused
         ("incomplete_chunk") when the body is not exactly `length` bytes."""
-        digest, size = hashlib.sha256(), 0
         file_id = ObjectId()
-        stream = self._fs.open_upload_stream_with_id(file_id, f"part:{upload_id}:{index}")
-        try:
-            async for piece in body:
-                size += len(piece)
-                if size > length:
-                    raise ChunkTooLong
-                digest.update(piece)
-                await stream.write(piece)
-        except BaseException:
-            await stream.abort()
-            raise
-        await stream.close()
+        sha, size = await self._write_file(file_id, f"part:{upload_id}:{index}", body, length)
         if size != length:
-            await self._fs.delete(file_id)
             raise Refused("incomplete_chunk", f"the chunk holds {size} of {length} bytes")
-        sha = digest.hexdigest()
         doc = {"_id": f"{upload_id}:{index}", "upload_id": upload_id, "index": index}
         try:
             await self._parts.insert_one({**doc, "file_id": file_id, "size": size, "sha256": sha})
@@ -118,6 +116,62 @@ class MongoSoundStore:
                 "range_conflict", "different bytes were already stored for this range"
             ) from None
         return True
+
+    async def _write_file(
+        self, file_id: ObjectId, filename: str, body: AsyncIterator[bytes], length: int
+    ) -> tuple[str, int]:
+        """The GridFS file `file_id` from `body`: (SHA-256, size). Its chunk documents are
+        written `WRITES_IN_FLIGHT` at a time while the body goes on arriving (pymongo's upload
+        stream writes one and waits), then the files document, only when exactly `length`
+        bytes came; otherwise (or on any error) the chunks written are deleted."""
+        digest, size, n = hashlib.sha256(), 0, 0
+        buffer = bytearray()
+        writing: set[asyncio.Task[object]] = set()
+
+        async def put(data: bytes) -> None:
+            nonlocal n
+            while len(writing) >= WRITES_IN_FLIGHT:
+                done, _ = await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
+                writing.difference_update(done)
+                for task in done:
+                    task.result()  # a failed write ends the upload
+            chunk = {"files_id": file_id, "n": n, "data": Binary(data)}
+            writing.add(asyncio.ensure_future(self._chunks.insert_one(chunk)))
+            n += 1
+
+        try:
+            async for piece in body:
+                size += len(piece)
+                if size > length:
+                    raise ChunkTooLong
+                digest.update(piece)
+                buffer += piece
+                while len(buffer) >= GRIDFS_CHUNK:
+                    await put(bytes(buffer[:GRIDFS_CHUNK]))
+                    del buffer[:GRIDFS_CHUNK]
+            if buffer:
+                await put(bytes(buffer))
+            await asyncio.gather(*writing)
+            writing.clear()
+            if size == length:
+                await self._files.insert_one(
+                    {
+                        "_id": file_id,
+                        "length": size,
+                        "chunkSize": GRIDFS_CHUNK,
+                        "uploadDate": _now_ms(),
+                        "filename": filename,
+                    }
+                )
+                return digest.hexdigest(), size
+        except BaseException:
+            for task in writing:
+                task.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
+            await self._chunks.delete_many({"files_id": file_id})
+            raise
+        await self._chunks.delete_many({"files_id": file_id})
+        return digest.hexdigest(), size
 
     async def parts(self, upload_id: str) -> dict[int, dict[str, Any]]:
         return {d["index"]: d async for d in self._parts.find({"upload_id": upload_id})}

@@ -123,7 +123,10 @@ class Uploads:
         }
 
     async def _owned(self, grant: Grant, upload_id: str) -> dict[str, Any]:
-        doc = await self.store.upload(upload_id)
+        return self._mine(grant, await self.store.upload(upload_id))
+
+    @staticmethod
+    def _mine(grant: Grant, doc: dict[str, Any] | None) -> dict[str, Any]:
         if doc is None or (doc["app_id"], doc["user_key"]) != (grant.client_id, grant.user_key):
             raise Refused("not_found", "no such upload for this app and user")
         return doc
@@ -142,16 +145,19 @@ class Uploads:
         body: AsyncIterator[bytes],
     ) -> dict[str, Any]:
         """Store one chunk (idempotent by range); the stored ranges after it."""
-        grant = await self.authorize(token)
-        doc = await self._owned(grant, upload_id)
+        # The session is read while the caller is authorized (it is used only once they are).
+        grant, found = await asyncio.gather(self.authorize(token), self.store.upload(upload_id))
+        doc = self._mine(grant, found)
         if doc["state"] != "receiving":
             raise Refused("upload_closed", f"the upload is {doc['state']}; no more chunks")
         plan = self._plan(doc)
         index = chunk_of(plan, content_range, content_length)
         first, last = plan.chunk_bounds(index)
         created = await self.store.put_part(upload_id, index, body, length=last - first + 1)
-        await self.store.update_upload(upload_id, {"touched": self.clock()})
-        parts = await self.store.parts(upload_id)
+        _, parts = await asyncio.gather(
+            self.store.update_upload(upload_id, {"touched": self.clock()}),
+            self.store.parts(upload_id),
+        )
         return {
             "upload_id": upload_id,
             "chunk": index,
@@ -179,8 +185,9 @@ class Uploads:
 
     async def complete(self, token: str | None, upload_id: str) -> dict[str, Any]:
         """Close the upload and start validation (once; a repeat answers the status)."""
-        grant = await self.authorize(token)
-        doc = await self._owned(grant, upload_id)
+        # The session is read while the caller is authorized (it is used only once they are).
+        grant, found = await asyncio.gather(self.authorize(token), self.store.upload(upload_id))
+        doc = self._mine(grant, found)
         if doc["state"] != "receiving":
             return await self._status(doc)
         plan = self._plan(doc)

@@ -1,0 +1,60 @@
+"""The chunk writer of `MongoSoundStore` on the real server: what it stores is GridFS that
+PyMongo's bucket reads back byte for byte, and a body that is short, long or broken leaves
+nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from gridfs import AsyncGridFSBucket
+from pymongo.asynchronous.database import AsyncDatabase
+
+from sound.adapters.mongo_storage import GRIDFS_CHUNK, ChunkTooLong, MongoSoundStore
+from sound.domain.uploads import Refused
+
+pytestmark = pytest.mark.integration
+
+
+async def pieces(
+    data: bytes, size: int = 65_536, *, fail_at: int | None = None
+) -> AsyncIterator[bytes]:
+    """`data` as a request body arrives (64 KiB at a time), optionally broken at `fail_at`."""
+    for start in range(0, len(data), size):
+        if fail_at is not None and start >= fail_at:
+            raise ConnectionResetError("the client went away")
+        yield data[start : start + size]
+
+
+async def test_a_part_is_gridfs_read_back_byte_for_byte(db: AsyncDatabase[dict[str, Any]]) -> None:
+    store = MongoSoundStore(db)
+    await store.prepare()
+    data = os.urandom(4 * GRIDFS_CHUNK + 12_345)  # five chunk documents, the last one short
+    assert await store.put_part("up1", 0, pieces(data), length=len(data)) is True
+    part = (await store.parts("up1"))[0]
+    assert part["sha256"] == hashlib.sha256(data).hexdigest()
+    source = await AsyncGridFSBucket(db, bucket_name="audio").open_download_stream(part["file_id"])
+    assert source.length == len(data)
+    assert await source.read() == data
+    assert await db["audio.chunks"].count_documents({"files_id": part["file_id"]}) == 5
+    # the same bytes again: not new, and no second copy kept
+    assert await store.put_part("up1", 0, pieces(data), length=len(data)) is False
+    assert await store.file_count() == 1
+
+
+async def test_short_long_or_broken_bodies_leave_nothing(db: AsyncDatabase[dict[str, Any]]) -> None:
+    store = MongoSoundStore(db)
+    await store.prepare()
+    data = os.urandom(3 * GRIDFS_CHUNK)
+    with pytest.raises(Refused, match="holds"):
+        await store.put_part("up2", 0, pieces(data[:-1]), length=len(data))
+    with pytest.raises(ChunkTooLong):
+        await store.put_part("up2", 0, pieces(data + b"x"), length=len(data))
+    with pytest.raises(ConnectionResetError):
+        await store.put_part("up2", 0, pieces(data, fail_at=2 * GRIDFS_CHUNK), length=len(data))
+    assert await db["audio.chunks"].count_documents({}) == 0
+    assert await store.file_count() == 0
+    assert await store.parts("up2") == {}
