@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -58,3 +59,26 @@ async def test_short_long_or_broken_bodies_leave_nothing(db: AsyncDatabase[dict[
     assert await db["audio.chunks"].count_documents({}) == 0
     assert await store.file_count() == 0
     assert await store.parts("up2") == {}
+
+
+async def test_a_users_listing_is_read_from_their_shard(db: AsyncDatabase[dict[str, Any]]) -> None:
+    store = MongoSoundStore(db)
+    await store.prepare()
+    alice, bob = uuid.uuid4().hex, uuid.uuid4().hex
+    ids = sorted(uuid.uuid4().hex for _ in range(5))
+    for n, sound_id in enumerate(ids):
+        await store.insert_sound({"_id": sound_id, "user_key": alice if n < 4 else bob})
+    await store.insert_sound({"_id": ids[0], "user_key": alice})  # a retried validation
+    listed = [d["_id"] async for d in store.sounds_of(alice, "", 10)]
+    assert listed == ids[:4]
+    assert [d["_id"] async for d in store.sounds_of(alice, ids[1], 2)] == ids[2:4]
+    assert [d["_id"] async for d in store.sounds_of(bob, "", 10)] == ids[4:]
+    shard = store._listing(alice)
+    assert await shard.count_documents({"user_key": alice}) == 4
+    # a crash between the two writes: the retried write adds the listing copy
+    lost = uuid.uuid4().hex
+    await db["sounds"].insert_one({"_id": lost, "user_key": bob})
+    assert lost not in [d["_id"] async for d in store.sounds_of(bob, "", 10)]
+    await store.insert_sound({"_id": lost, "user_key": bob})
+    assert lost in [d["_id"] async for d in store.sounds_of(bob, "", 10)]
+    assert await store.sound(lost) == {"_id": lost, "user_key": bob}

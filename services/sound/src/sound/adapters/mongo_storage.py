@@ -8,7 +8,10 @@ Collections (every hot read by `_id`; races settled by unique inserts, FerretDB 
 - `completions` (`_id` = upload id): the claim that starts validation exactly once.
 - `blobs` (`_id` = SHA-256): the ordered GridFS files (the upload's own chunks, not copied)
   holding that content; the unique insert keeps one copy.
-- `sounds` (`_id` = sound id): an ingested sound (owner, blob digest, facts).
+- `sounds` (`_id` = sound id): an ingested sound (owner, blob digest, facts), written once.
+- `sounds_by_user_NN` (the same documents, split over `LISTING_SHARDS` collections by a CRC-32
+  of the owner's user key): what a user's listing reads. A filter on `user_key` is a scan on
+  FerretDB, so it scans one small collection of the user's shard, not every sound.
 - GridFS bucket `audio`: chunk bytes (while receiving) and blobs, streamed in and out.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -24,12 +28,14 @@ from typing import IO, Any
 from bson import Binary, ObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from sound.domain.uploads import Refused
 
 GRIDFS_CHUNK = 255 * 1024
+LISTING_SHARDS = 64  # fixed for a deployment's life (a change would need the copies rebuilt)
 WRITES_IN_FLIGHT = 2  # chunk documents being inserted at once while the body arrives
 COPY_BLOCK = 1024 * 1024
 
@@ -57,11 +63,14 @@ class MongoSoundStore:
         )
         self._fs = AsyncGridFSBucket(db, bucket_name="audio", chunk_size_bytes=GRIDFS_CHUNK)
         self._files, self._chunks = db["audio.files"], db["audio.chunks"]
+        self._listings = [db[f"sounds_by_user_{n:02x}"] for n in range(LISTING_SHARDS)]
 
     async def prepare(self) -> None:
         """Create the secondary indexes (an upload's parts, a user's sounds)."""
         await self._parts.create_index("upload_id")
-        await self._sounds.create_index("user_key")
+        await asyncio.gather(
+            *(c.create_index([("user_key", 1), ("_id", 1)]) for c in self._listings)
+        )
         # GridFS's own indexes (its upload stream makes them on a first write; ours writes the
         # chunks itself, so they are made here, with the names and keys the spec gives).
         await self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
@@ -244,19 +253,25 @@ class MongoSoundStore:
         return await self._db["audio.files"].count_documents({})
 
     async def insert_sound(self, doc: dict[str, Any]) -> None:
+        """The sound, then its listing copy (each written once: a retried validation that
+        writes them again, after a crash in between too, finds them there)."""
         # A DuplicateKeyError: the same upload's outcome written again (a retried validation).
         with contextlib.suppress(DuplicateKeyError):
             await self._sounds.insert_one(doc)
+        with contextlib.suppress(DuplicateKeyError):
+            await self._listing(doc["user_key"]).insert_one(doc)
+
+    def _listing(self, user_key: str) -> AsyncCollection[dict[str, Any]]:
+        return self._listings[zlib.crc32(user_key.encode()) % LISTING_SHARDS]
 
     async def sounds_of(
         self, user_key: str, after: str, limit: int
     ) -> AsyncIterator[dict[str, Any]]:
-        """A user's sounds with ids after `after`, by id (a filter on `user_key`: a scan on
-        FerretDB; indexed, so MongoDB serves it)."""
+        """A user's sounds with ids after `after`, by id (from the user's listing shard)."""
         query: dict[str, Any] = {"user_key": user_key}
         if after:
             query["_id"] = {"$gt": after}
-        async for doc in self._sounds.find(query).sort("_id", 1).limit(limit):
+        async for doc in self._listing(user_key).find(query).sort("_id", 1).limit(limit):
             yield doc
 
     async def sound(self, sound_id: str) -> dict[str, Any] | None:
