@@ -2,7 +2,8 @@
 --only sound`, or on its own: `python -m bench.sound_upload`).
 
 Sound runs as its own process (`uvicorn`, as deployed, on a free port, a database of the run on
-the shared FerretDB, `consent.events` read from a topic of the run, its events on the real
+the shared FerretDB, `consent.events` read from a topic of the run, its events and transfer
+records on topics of the run, `SOUND_EVENTS_TOPIC` and `SOUND_TRANSFERS_TOPIC`, on the real
 broker). Auth's resolve and consent's check are answered by a small local server speaking their
 documented shapes (sound's own ports; every call is still made over HTTP, signed). The client
 streams each chunk from a file on disk.
@@ -176,9 +177,16 @@ def p99_ms(values: list[float]) -> float:
 
 
 def service_env(
-    env: BenchEnv, *, port: int, stub_port: int, database: str, topic: str
+    env: BenchEnv,
+    *,
+    port: int,
+    stub_port: int,
+    database: str,
+    topic: str,
+    events_topic: str,
+    transfers_topic: str,
 ) -> dict[str, str]:
-    """The sound process's environment: this run's database, consent topic and group."""
+    """The sound process's environment: this run's database, topics and group."""
     return {
         **os.environ,
         "SOUND_ENVIRONMENT": "development",
@@ -189,6 +197,8 @@ def service_env(
         "SOUND_MONGODB_URL": env.mongo_url,
         "SOUND_MONGODB_DATABASE": database,
         "SOUND_CONSENT_EVENTS_TOPIC": topic,
+        "SOUND_EVENTS_TOPIC": events_topic,
+        "SOUND_TRANSFERS_TOPIC": transfers_topic,
         "SOUND_CONSENT_EVENTS_GROUP": env.group("sound-consent"),
         "SOUND_AUTH_URL": f"http://127.0.0.1:{stub_port}",
         "SOUND_CONSENT_URL": f"http://127.0.0.1:{stub_port}",
@@ -212,9 +222,19 @@ async def run_sound(
     database = env.database("sound").name
     raw_db = env.database("sound_raw")
     topic = await env.topic("sound-consent")
+    events_topic = await env.topic("sound-events")
+    transfers_topic = await env.topic("sound-transfers")
     service = subprocess.Popen(  # noqa: ASYNC220  # once, before timing
         [sys.executable, "-c", "from sound.main import run; run()"],
-        env=service_env(env, port=sound_port, stub_port=stub_port, database=database, topic=topic),
+        env=service_env(
+            env,
+            port=sound_port,
+            stub_port=stub_port,
+            database=database,
+            topic=topic,
+            events_topic=events_topic,
+            transfers_topic=transfers_topic,
+        ),
     )
     try:
         async with httpx.AsyncClient(

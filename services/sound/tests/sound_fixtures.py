@@ -22,11 +22,16 @@ async def sound(
     make_topic: Callable[..., Awaitable[str]],
     unique: Callable[[str], str],
 ) -> AsyncIterator[Harness]:
-    """A fresh sound (own database, its own consent-events topic and group); auth and consent
+    """A fresh sound (own database; its own consent-events topic and group, and topics of its
+    own for what it publishes: `SOUND_EVENTS_TOPIC`, `SOUND_TRANSFERS_TOPIC`); auth and consent
     are fakes of its ports."""
     topic = await make_topic(unique("t-sound-consent-events"), partitions=DOMAIN_PARTITIONS)
     settings = sound_settings(
-        servers, consent_events_topic=topic, consent_events_group=unique("t-sound-consent")
+        servers,
+        consent_events_topic=topic,
+        consent_events_group=unique("t-sound-consent"),
+        events_topic=await make_topic(unique("t-sound-events"), partitions=DOMAIN_PARTITIONS),
+        transfers_topic=await make_topic(unique("t-sound-transfers"), partitions=DOMAIN_PARTITIONS),
     )
     tokens, consent = FakeTokens(), FakeConsent()
     app = create_app(settings, tokens=tokens, consent=consent)

@@ -11,6 +11,7 @@ from shared.events import sound, transfer
 from shared.runtime import Runtime, declare_publications
 from sound.adapters.http_platform import HttpConsentCheck, HttpTokenResolver
 from sound.adapters.jose_service_tokens import ServiceTokenSigner
+from sound.adapters.kafka_topics import RoutedPublisher
 from sound.adapters.mongo_storage import MongoSoundStore
 from sound.adapters.soundfile_audio import SoundfileValidator
 from sound.config import SoundSettings
@@ -93,6 +94,13 @@ def bootstrap(
         workers=settings.validation_workers,
     )
     public = settings.public_url.rstrip("/")
+    publisher = RoutedPublisher(
+        runtime.publisher,
+        {
+            sound.SoundIngested.TOPIC: settings.events_topic,
+            transfer.TransferRecorded.TOPIC: settings.transfers_topic,
+        },
+    )
     uploads = Uploads(
         store=store,
         tokens=tokens
@@ -104,7 +112,7 @@ def bootstrap(
             base_url=settings.consent_url, tokens=signer, timeout_s=settings.call_timeout_s
         ),
         validator=validator,
-        publisher=runtime.publisher,
+        publisher=publisher,
         limits=Limits(
             max_total_bytes=settings.max_total_bytes,
             max_chunk_bytes=settings.max_chunk_bytes,
@@ -120,7 +128,7 @@ def bootstrap(
         store=store,
         tokens=uploads.tokens,
         consent=uploads.consent,
-        publisher=runtime.publisher,
+        publisher=publisher,
         source=f"kits.{settings.service_name}",
     )
     return Container(

@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
-from shared.topics import CONSENT_EVENTS
+from shared.topics import CONSENT_EVENTS, SOUND_EVENTS, TRANSFER_EVENTS
 
 MIB = 1024 * 1024
 
@@ -41,6 +41,10 @@ class SoundSettings(ServiceSettings):
     abandon_after_s: float = Field(default=3600.0, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     temp_dir: str | None = None
+    # Where sound's events go: its own (upload started, ingested, rejected) and the transfer
+    # records of its share-outs; the contracts' topics unless a deployment (or bench) says.
+    events_topic: str = Field(default=SOUND_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    transfers_topic: str = Field(default=TRANSFER_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
     # consent.events: a revoked or invalidated consent ends the user's open uploads for that app.
     consent_events_topic: str = Field(default=CONSENT_EVENTS, pattern=r"^[A-Za-z0-9._-]{1,200}$")
     consent_events_group: str = Field(

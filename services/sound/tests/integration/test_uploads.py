@@ -173,14 +173,16 @@ async def test_the_same_content_is_stored_once(sound: Harness) -> None:
 
 
 async def test_events_reach_sound_events(sound: Harness, servers: Servers) -> None:
-    ends = await topic_ends(servers.kafka, SOUND_EVENTS)
+    events_topic = sound.container.settings.events_topic  # this test's own (SOUND_EVENTS_TOPIC)
+    assert events_topic != SOUND_EVENTS
+    ends = await topic_ends(servers.kafka, events_topic)
     headers, grant = sound.user()
     ok = await sound.upload(headers, audio("wav", seconds=0.5), media="audio/wav")
     bad = await sound.upload(headers, audio("vorbis"), media="audio/wav")
     mine = grant.user_key.encode()
     found = await read_since(
         servers.kafka,
-        SOUND_EVENTS,
+        events_topic,
         since=ends,
         until=lambda rs: sum(r.key == mine for r in rs) >= 4,
     )
@@ -233,7 +235,8 @@ async def test_sharing_out_lists_and_fetches_with_the_transfer_recorded_first(
     sound_id = first["sounds"][0]["sound_id"]
     no_scope = await sound.http.get(f"/v1/sounds/{sound_id}", headers=up)
     assert no_scope.status_code == 403
-    ends = await topic_ends(servers.kafka, "transfer.events")
+    transfers = sound.container.settings.transfers_topic  # this test's (SOUND_TRANSFERS_TOPIC)
+    ends = await topic_ends(servers.kafka, transfers)
     whole = await sound.http.get(f"/v1/sounds/{sound_id}", headers=share)
     assert whole.status_code == 200
     part = await sound.http.get(
@@ -244,7 +247,7 @@ async def test_sharing_out_lists_and_fetches_with_the_transfer_recorded_first(
     mine = grant.user_key.encode()
     found = await read_since(
         servers.kafka,
-        "transfer.events",
+        transfers,
         since=ends,
         until=lambda rs: sum(r.key == mine for r in rs) >= 2,
     )

@@ -28,19 +28,27 @@ class DurablePublisher:
         self._deadline_s = deadline_s
 
     async def publish(
-        self, event: CloudEvent[Any], *, traceparent: str | None = None
+        self, event: CloudEvent[Any], *, traceparent: str | None = None, topic: str | None = None
     ) -> RecordMetadata:
-        """Publish one event; returns once the broker acknowledged it."""
-        return (await self.publish_many([event], traceparent=traceparent))[0]
+        """Publish one event; returns once the broker acknowledged it. `topic`: another topic
+        than its contract's (a service's configured one)."""
+        return (await self.publish_many([event], traceparent=traceparent, topic=topic))[0]
 
     async def publish_many(
-        self, events: Sequence[CloudEvent[Any]], *, traceparent: str | None = None
+        self,
+        events: Sequence[CloudEvent[Any]],
+        *,
+        traceparent: str | None = None,
+        topic: str | None = None,
     ) -> list[RecordMetadata]:
         """Publish several events at once (pipelined); all acknowledged, or PublishFailed."""
         headers = _headers(traceparent)
         sends = [
             self._send(
-                topic=event.data.TOPIC, value=event.to_bytes(), key=event.key(), headers=headers
+                topic=topic or event.data.TOPIC,
+                value=event.to_bytes(),
+                key=event.key(),
+                headers=headers,
             )
             for event in events
         ]
