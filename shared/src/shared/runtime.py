@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -27,6 +27,14 @@ from shared.settings import ServiceSettings
 from shared.topics import DOMAIN_TOPICS, TopicSpec, dead_letter_topic
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 20.0
+
+
+async def _bounded(step: Awaitable[None], what: str) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("stopping %s took over %.0f s; going on without it", what, STOP_TIMEOUT_S)
 
 
 @dataclass
@@ -85,11 +93,13 @@ class Runtime:
             await self.watch.start()
 
     async def stop(self) -> None:
-        """Stop consuming, flush the producer, close the database client."""
-        await self.broker.stop()
+        """Stop consuming, flush the producer, close the database client; each step at most
+        `STOP_TIMEOUT_S`, so a broker that stopped answering cannot hold the shutdown forever
+        (what a step left undone is logged; the process is ending anyway)."""
+        await _bounded(self.broker.stop(), "the broker")
         if self.watch is not None:
-            await self.watch.stop()
-        await self.client.close()
+            await _bounded(self.watch.stop(), "the consumer watch")
+        await _bounded(self.client.close(), "the database client")
 
     async def readiness(self) -> Readiness:
         """Whether Kafka and the database answer right now and no consumer group is stalled."""
