@@ -5,7 +5,8 @@ and 2,000 logins run, four in five by those users and one in five by new numbers
 Every code is first sent by a real start (not timed); then the verifications are timed, 8 at a
 time, through the app (FastAPI over ASGI, the real database, and each event acknowledged by the
 real broker on a topic of this run). The baseline is what no login can do without: the keyed
-hash of the number and one `_id` find of its lookup, with the same concurrency.
+hash of the number and one `_id` find of its lookup (in its shard, as login reads it), with the
+same concurrency.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import phonenumbers
 from pydantic import SecretStr
 
+from auth.adapters.mongo_login import LOOKUPS, Shards
 from auth.config import AuthSettings
 from auth.domain.identity import lookup_id, new_user_key
 from auth.main import create_app
@@ -120,11 +122,11 @@ async def run_login(env: BenchEnv, results: Results) -> None:
         wall, latencies, ok = await _concurrently(
             [functools.partial(verify, c, k or "") for c, k in zip(challenges, codes, strict=True)]
         )
-        lookups = container.runtime.db["lookups"]
+        lookups = Shards(container.runtime.db, LOOKUPS)
 
         async def bare(phone: str) -> bool:
             digest = hmac.new(key, b"lookup\x00" + phone.encode(), hashlib.sha256).hexdigest()
-            return await lookups.find_one({"_id": digest}) is not None
+            return await lookups.of(digest).find_one({"_id": digest}) is not None
 
         base_wall, base_lat, found = await _concurrently(
             [functools.partial(bare, p) for p in logins]
@@ -175,7 +177,11 @@ async def _seed(db: Any, known: list[str], *, key_id: str, key: bytes) -> None:
         lookups.append({"_id": lookup_id(key, e164=phone), "key_id": key_id, "user_key": user_key})
     for start in range(0, len(known), 1000):
         await db["users"].insert_many(users[start : start + 1000])
-        await db["lookups"].insert_many(lookups[start : start + 1000])
+    shards, by_shard = Shards(db, LOOKUPS), dict[str, list[dict[str, str]]]()
+    for doc in lookups:
+        by_shard.setdefault(shards.of(doc["_id"]).name, []).append(doc)
+    for name, docs in by_shard.items():
+        await db[name].insert_many(docs)
 
 
 async def _send_codes(http: httpx.AsyncClient, phones: list[str]) -> list[str]:

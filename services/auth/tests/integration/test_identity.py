@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from auth.adapters.mongo_login import LOOKUPS, SESSIONS, Shards
 from auth.main import create_app
 from auth_testing import ISSUER, AuthHarness, auth_settings, log_in, random_number, skip_ahead
 from kits_testing import Servers, read_since, topic_ends
@@ -40,8 +41,8 @@ async def test_a_login_under_a_newer_key_finds_the_user_and_rekeys_the_lookup(
         servers, mongodb_database=database, lookup_keys=KEY_1, lookup_key_id="lk1"
     ) as old:
         user_key = await log_in(old.http, phone)
-    lookups = auth.container.runtime.db["lookups"]
-    before = await lookups.find({}).to_list()
+    lookups = Shards(auth.container.runtime.db, LOOKUPS)
+    before = await lookups.find()
     assert [d["key_id"] for d in before] == ["lk1"]
     async with running(
         servers,
@@ -51,7 +52,7 @@ async def test_a_login_under_a_newer_key_finds_the_user_and_rekeys_the_lookup(
     ) as new:
         skip_ahead(new, 61)
         assert await log_in(new.http, phone) == user_key
-    after = await lookups.find({}).to_list()
+    after = await lookups.find()
     assert [(d["key_id"], d["user_key"]) for d in after] == [("lk2", user_key)]
     assert after[0]["_id"] != before[0]["_id"]
     async with running(
@@ -75,8 +76,8 @@ async def test_deleting_the_account_removes_the_lookup_and_sessions_and_is_publi
     assert answer.status_code == 204
     assert (await auth.http.get("/v1/session")).status_code == 401
     db = auth.container.runtime.db
-    assert await db["lookups"].count_documents({"user_key": user_key}) == 0
-    assert await db["sessions"].count_documents({"user_key": user_key}) == 0
+    assert await Shards(db, LOOKUPS).count({"user_key": user_key}) == 0
+    assert await Shards(db, SESSIONS).count({"user_key": user_key}) == 0
     assert await db["users"].count_documents({"_id": user_key}) == 0
     assert await db["users"].count_documents({"_id": other}) == 1
 

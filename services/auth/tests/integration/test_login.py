@@ -10,6 +10,7 @@ import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from auth.adapters.mongo_login import CHALLENGES, SESSIONS, Shards
 from auth_testing import (
     AuthHarness,
     fictional_number,
@@ -135,7 +136,7 @@ async def test_32_concurrent_wrong_guesses_count_32_and_at_most_5_are_evaluated(
     )
     assert [a.status_code for a in answers] == [400] * 32
     db = auth.container.runtime.db
-    doc = await db["challenges"].find_one({"_id": challenge})
+    doc = await Shards(db, CHALLENGES).of(challenge).find_one({"_id": challenge})
     assert doc is not None
     attempts = await db["slots"].count_documents({"_id": {"$regex": f"^at:{challenge}:"}})
     assert attempts == 5  # evaluated: at most the challenge's budget
@@ -158,7 +159,7 @@ async def test_32_concurrent_right_answers_log_in_once(auth: AuthHarness) -> Non
     for client in clients:
         await client.aclose()
     assert sorted(a.status_code for a in answers) == [200] + [400] * 31
-    sessions = await auth.container.runtime.db["sessions"].count_documents({})
+    sessions = await Shards(auth.container.runtime.db, SESSIONS).count()
     assert sessions == 1
 
 
@@ -255,8 +256,8 @@ async def test_sessions_expire_and_are_swept(auth: AuthHarness) -> None:
     auth.container.sweeper.clock = lambda: time.time() + 10 * 86_400
     await auth.container.sweeper.once()
     db = auth.container.runtime.db
-    assert await db["sessions"].count_documents({}) == 0
-    assert await db["challenges"].count_documents({}) == 0
+    assert await Shards(db, SESSIONS).count() == 0
+    assert await Shards(db, CHALLENGES).count() == 0
     assert await db["slots"].count_documents({}) == 0
 
 

@@ -14,7 +14,7 @@ import pytest
 from bson import json_util
 from pymongo.asynchronous.database import AsyncDatabase
 
-from auth.adapters.mongo_login import MongoLookups, MongoUsers
+from auth.adapters.mongo_login import LOOKUPS, MongoLookups, MongoUsers, Shards
 from auth.adapters.mongo_profiles import profile_store
 from auth.domain.identity import LookupKeys
 from auth.entrypoints.cli import COMMANDS, parser
@@ -83,7 +83,7 @@ async def test_seed_demo_command_is_idempotent_and_stores_no_number(
     assert first.count("created") == len(people)
     db = auth.container.runtime.db
     keys = LookupKeys(keys=auth.settings.lookup_key_map(), current=auth.settings.lookup_key_id)
-    lookups = {doc["_id"]: doc async for doc in db["lookups"].find({})}
+    lookups = {doc["_id"]: doc for doc in await Shards(db, LOOKUPS).find()}
     assert len(lookups) == len(people)
     user_keys = {}
     for person in people:
@@ -102,9 +102,9 @@ async def test_seed_demo_command_is_idempotent_and_stores_no_number(
     second = capsys.readouterr().out
     assert second.count("exists") == len(people)
     assert "created" not in second
-    assert await db["lookups"].count_documents({}) == len(people)
+    assert await Shards(db, LOOKUPS).count() == len(people)
     assert await db["users"].count_documents({}) == len(people)
-    again = {doc["_id"]: doc["user_key"] async for doc in db["lookups"].find({})}
+    again = {doc["_id"]: doc["user_key"] for doc in await Shards(db, LOOKUPS).find()}
     assert {v for v in again.values()} == set(user_keys.values())
     assert len((await auth.container.profiles.get(user_keys[people[-1].phone])).videos) == 2
     assert await _dump(db) == before  # nothing rewritten: not even a new profile version
@@ -133,9 +133,9 @@ async def test_seed_publishes_sign_up_once_and_follows_a_rotated_key(
     assert not any(s.created for s in second)
     for person in people:
         (_, new_id), (_, old_id) = rotated.ids(e164=person.phone)
-        assert await db["lookups"].find_one({"_id": new_id}) is not None
-        assert await db["lookups"].find_one({"_id": old_id}) is None  # re-keyed, as login does
-    assert await db["lookups"].count_documents({}) == len(people)
+        assert await Shards(db, LOOKUPS).count({"_id": new_id}) == 1
+        assert await Shards(db, LOOKUPS).count({"_id": old_id}) == 0  # re-keyed, as login does
+    assert await Shards(db, LOOKUPS).count() == len(people)
 
 
 def test_the_demo_numbers_are_valid_and_fictional() -> None:
@@ -176,4 +176,4 @@ async def test_seed_demo_refuses_outside_development(
     container = dataclasses.replace(auth.container, settings=production)
     assert await COMMANDS["seed-demo"][2](container, parser().parse_args(["seed-demo"])) == 2
     assert "development" in capsys.readouterr().err
-    assert await auth.container.runtime.db["lookups"].count_documents({}) == 0
+    assert await Shards(auth.container.runtime.db, LOOKUPS).count() == 0
