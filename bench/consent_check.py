@@ -192,7 +192,7 @@ async def run_checks(run: Running, results: Results, pairs: list[tuple[str, str]
         right += status == 200 and verdict["allowed"] is expect
 
     async with (
-        serving("consent.main:create_app", run.settings) as url,
+        serving("consent.main:create_app", _own_group(run.settings)) as url,
         aiohttp.ClientSession(
             base_url=url, connector=aiohttp.TCPConnector(limit=CONCURRENCY)
         ) as http,
@@ -214,6 +214,12 @@ async def run_checks(run: Running, results: Results, pairs: list[tuple[str, str]
     results.add(AREA, "D2 check p99", percentile(latencies, 99) * 1e3, "ms")
     results.check(f"D2 every check answered as expected ({right} of {CHECKS})", right == CHECKS)
     await _baseline(run, results, asks)
+
+
+def _own_group(settings: ConsentSettings) -> ConsentSettings:
+    """The same service in a consumer group of its own (not the in-process one's, which would
+    make the two rebalance, and leave a member behind when the process is stopped)."""
+    return settings.model_copy(update={"auth_events_group": f"{settings.auth_events_group}-d2"})
 
 
 async def _baseline(

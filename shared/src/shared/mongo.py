@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 DUPLICATE_KEY = 11000
 
@@ -43,12 +43,22 @@ async def find_id(collection: AsyncCollection[Document], key: Any) -> Document |
 
     Sent as one `find` command (limit 1, single batch) rather than through `find_one`'s cursor,
     which cost a quarter more client CPU per read (measured here: 0.17 against 0.22 ms). The
-    answer is decoded with the collection's own codec options (tz-aware datetimes).
+    answer is decoded with the collection's own codec options (tz-aware datetimes) and read
+    with its read preference; a network error is retried once, as PyMongo retries a read
+    (a command is not retried by PyMongo itself).
     """
-    reply = await collection.database.command(
-        {"find": collection.name, "filter": {"_id": key}, "limit": 1, "singleBatch": True},
-        codec_options=collection.codec_options,
-    )
+    command = {"find": collection.name, "filter": {"_id": key}, "limit": 1, "singleBatch": True}
+    for attempt in (1, 2):
+        try:
+            reply = await collection.database.command(
+                command,
+                codec_options=collection.codec_options,
+                read_preference=collection.read_preference,
+            )
+            break
+        except ConnectionFailure:
+            if attempt == 2:
+                raise
     batch: list[Document] = reply["cursor"]["firstBatch"]
     return batch[0] if batch else None
 

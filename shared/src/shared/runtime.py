@@ -6,6 +6,7 @@ Built by each service's bootstrap (its composition root) and started in the app'
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from shared.settings import ServiceSettings
 from shared.topics import DOMAIN_TOPICS, TopicSpec, dead_letter_topic
 
 log = logging.getLogger(__name__)
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
 
 
 async def _bounded(step: Awaitable[None], what: str) -> None:
@@ -35,6 +36,8 @@ async def _bounded(step: Awaitable[None], what: str) -> None:
         await asyncio.wait_for(step, STOP_TIMEOUT_S)
     except TimeoutError:
         log.warning("stopping %s took over %.0f s; going on without it", what, STOP_TIMEOUT_S)
+    except Exception:
+        log.exception("stopping %s failed; going on without it", what)
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Runtime:
     db: AsyncDatabase[mongo.Document]
     consumer_groups: list[str] = field(default_factory=list)
     watch: ConsumerWatch | None = None
+    # Topics a service's settings name in place of a contract's (created like the contract's).
+    renamed_topics: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: ServiceSettings) -> Runtime:
@@ -77,8 +82,14 @@ class Runtime:
         )
 
     def topics(self) -> list[TopicSpec]:
-        """Every topic this service needs to exist: the domain topics and its dead letters."""
-        return [*DOMAIN_TOPICS, *(dead_letter_topic(g) for g in self.consumer_groups)]
+        """Every topic this service needs to exist: the domain topics, those its settings name
+        instead of a domain topic (same partitions and retention), and its dead letters."""
+        renamed = [
+            dataclasses.replace(spec, name=self.renamed_topics[spec.name])
+            for spec in DOMAIN_TOPICS
+            if self.renamed_topics.get(spec.name, spec.name) != spec.name
+        ]
+        return [*DOMAIN_TOPICS, *renamed, *(dead_letter_topic(g) for g in self.consumer_groups)]
 
     async def start(self) -> None:
         """Create missing topics, then start the broker (its subscribers begin consuming)."""
@@ -94,8 +105,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop consuming, flush the producer, close the database client; each step at most
-        `STOP_TIMEOUT_S`, so a broker that stopped answering cannot hold the shutdown forever
-        (what a step left undone is logged; the process is ending anyway)."""
+        `STOP_TIMEOUT_S` (10 s), so a
+        broker that stopped answering cannot hold the shutdown forever, and a step that fails
+        does not skip the next (what a step left undone is logged; the process is ending)."""
         await _bounded(self.broker.stop(), "the broker")
         if self.watch is not None:
             await _bounded(self.watch.stop(), "the consumer watch")

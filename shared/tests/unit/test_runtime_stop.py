@@ -41,3 +41,19 @@ async def test_a_hanging_step_is_cut_off_and_the_rest_still_run(
         await asyncio.wait_for(rt.stop(), 5)
     assert [broker.called, watch.called, client.called] == [True, True, True]
     assert "stopping the broker took over" in caplog.text
+
+
+class Broken(Step):
+    async def _end(self) -> None:
+        self.called = True
+        raise RuntimeError("the broker's stop failed")
+
+
+async def test_a_failing_step_does_not_skip_the_next(caplog: pytest.LogCaptureFixture) -> None:
+    broker, watch, client = Broken(hangs=False), Step(hangs=False), Step(hangs=False)
+    parts: Any = {"broker": broker, "watch": watch, "client": client}
+    rt = Runtime(settings=None, publisher=None, db=None, **parts)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="shared.runtime"):
+        await rt.stop()
+    assert [watch.called, client.called] == [True, True]
+    assert "stopping the broker failed" in caplog.text

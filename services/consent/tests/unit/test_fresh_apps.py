@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
+
 from consent.domain.apps import App
 from consent.domain.model import Terms
 from consent.service import fresh_apps
@@ -110,3 +112,35 @@ async def test_zero_reads_every_time() -> None:
     for _ in range(3):
         await fresh.get("app-1")
     assert store.reads == 3
+
+
+async def test_a_check_after_a_save_never_gets_an_older_read() -> None:
+    """A read that began before a save is not handed to a check that starts after it, even
+    when the saved copy has already expired (or the memory started over)."""
+    store, clock = CountedApps({"app-1": app()}), Clock()
+    fresh = FreshApps(store, fresh_s=0.25, clock=clock)
+    store.gate = asyncio.Event()
+    early = asyncio.create_task(fresh.get("app-1"))  # reads t1, held
+    await store.reading.wait()
+    await fresh.writer().save(app(terms="t2"))
+    clock.now += 1.0  # the saved copy is stale too: the next check must read again
+    late = asyncio.create_task(fresh.get("app-1"))
+    await asyncio.sleep(0)
+    store.gate.set()
+    assert (await early).terms.version == "t2"  # type: ignore[union-attr]  # what the save put
+    assert (await late).terms.version == "t2"  # type: ignore[union-attr]
+
+
+async def test_a_failed_save_leaves_nothing_remembered() -> None:
+    class Failing(CountedApps):
+        async def save(self, a: App) -> None:
+            raise ConnectionError("the database went away")
+
+    store, clock = Failing({"app-1": app()}), Clock()
+    fresh = FreshApps(store, fresh_s=60.0, clock=clock)
+    assert await fresh.get("app-1") == app()
+    with pytest.raises(ConnectionError):
+        await fresh.writer().save(app(terms="t2"))
+    store.docs["app-1"] = app(terms="t2")  # the write was applied after all
+    assert (await fresh.get("app-1")).terms.version == "t2"  # type: ignore[union-attr]
+    assert store.reads == 2

@@ -94,13 +94,12 @@ def bootstrap(
         workers=settings.validation_workers,
     )
     public = settings.public_url.rstrip("/")
-    publisher = RoutedPublisher(
-        runtime.publisher,
-        {
-            sound.SoundIngested.TOPIC: settings.events_topic,
-            transfer.TransferRecorded.TOPIC: settings.transfers_topic,
-        },
-    )
+    routes = {
+        sound.SoundIngested.TOPIC: settings.events_topic,
+        transfer.TransferRecorded.TOPIC: settings.transfers_topic,
+    }
+    runtime.renamed_topics.update(routes)  # created at start like the contracts' own
+    publisher = RoutedPublisher(runtime.publisher, routes)
     uploads = Uploads(
         store=store,
         tokens=tokens

@@ -82,3 +82,18 @@ async def test_a_users_listing_is_read_from_their_shard(db: AsyncDatabase[dict[s
     await store.insert_sound({"_id": lost, "user_key": bob})
     assert lost in [d["_id"] async for d in store.sounds_of(bob, "", 10)]
     assert await store.sound(lost) == {"_id": lost, "user_key": bob}
+
+
+async def test_sounds_from_before_the_listing_shards_are_listed_after_a_start(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    owner = uuid.uuid4().hex
+    old = [{"_id": uuid.uuid4().hex, "user_key": owner} for _ in range(3)]
+    await db["sounds"].insert_many(old)  # an older deployment: no listing copies
+    store = MongoSoundStore(db)
+    await store.prepare()
+    listed = [d["_id"] async for d in store.sounds_of(owner, "", 10)]
+    assert listed == sorted(d["_id"] for d in old)
+    await db["sounds"].insert_one({"_id": uuid.uuid4().hex, "user_key": owner})  # not via the store
+    await store.prepare()  # done once: the marker says so
+    assert len([d async for d in store.sounds_of(owner, "", 10)]) == 3

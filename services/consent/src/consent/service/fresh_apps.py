@@ -19,6 +19,7 @@ the memory is bounded (`MAX_APPS`, then it starts over).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,17 +52,26 @@ class FreshApps:
         if reading is None:
             reading = asyncio.ensure_future(self._read(app_id))
             self._reading[app_id] = reading
-            reading.add_done_callback(lambda _: self._reading.pop(app_id, None))
+            reading.add_done_callback(functools.partial(self._done, app_id))
         return await asyncio.shield(reading)
+
+    def _done(self, app_id: str, reading: asyncio.Future[App | None]) -> None:
+        if self._reading.get(app_id) is reading:  # a save may have started a newer read since
+            del self._reading[app_id]
 
     def writer(self) -> AppStore:
         """The store for the apps' one writer: reads the document, saves through this memory."""
         return _Writer(self)
 
     async def save(self, app: App) -> None:
-        """Save the document, then remember what was saved."""
-        await self.store.save(app)
+        """Save the document, then remember what was saved. From the moment the save begins,
+        nothing older is handed out: the copy is forgotten, reads under way are not joined, and
+        a save that fails leaves nothing remembered (the next check reads the document)."""
         self._saves[app.app_id] = self._saves.get(app.app_id, 0) + 1
+        self._known.pop(app.app_id, None)
+        self._reading.pop(app.app_id, None)
+        await self.store.save(app)
+        self._saves[app.app_id] += 1
         self._remember(app.app_id, app)
 
     async def _read(self, app_id: str) -> App | None:
@@ -69,7 +79,9 @@ class FreshApps:
         app = await self.store.get(app_id)
         if self._saves.get(app_id, 0) == saves:  # no save since: this read is the newest
             self._remember(app_id, app, at=read_at)
-        return app
+            return app
+        saved = self._known.get(app_id)  # a save came meanwhile: what it saved, once it has
+        return saved[1] if saved is not None else app
 
     def _remember(self, app_id: str, app: App | None, *, at: float | None = None) -> None:
         if len(self._known) >= MAX_APPS and app_id not in self._known:

@@ -12,6 +12,7 @@ Collections (every hot read by `_id`; races settled by unique inserts, FerretDB 
 - `sounds_by_user_NN` (the same documents, split over `LISTING_SHARDS` collections by a CRC-32
   of the owner's user key): what a user's listing reads. A filter on `user_key` is a scan on
   FerretDB, so it scans one small collection of the user's shard, not every sound.
+- `migrations`: markers of one-off steps done at start (the listing copies' backfill).
 - GridFS bucket `audio`: chunk bytes (while receiving) and blobs, streamed in and out.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -32,10 +34,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.mongo import find_id, insert_once
 from sound.domain.uploads import Refused
 
+log = logging.getLogger(__name__)
 GRIDFS_CHUNK = 255 * 1024
 LISTING_SHARDS = 64  # fixed for a deployment's life (a change would need the copies rebuilt)
+LISTINGS_MARKER = "sounds_by_user"  # in `migrations`: the listing copies were backfilled
 WRITES_IN_FLIGHT = 2  # chunk documents being inserted at once while the body arrives
 COPY_BLOCK = 1024 * 1024
 
@@ -71,6 +76,17 @@ class MongoSoundStore:
         await asyncio.gather(
             *(c.create_index([("user_key", 1), ("_id", 1)]) for c in self._listings)
         )
+        await self._backfill_listings()
+
+    async def _backfill_listings(self) -> None:
+        """Give the sounds of a database from before the listing shards their listing copies,
+        once (a marker records it; a start that stopped half-way copies again, once by `_id`)."""
+        migrations = self._db["migrations"]
+        if await find_id(migrations, LISTINGS_MARKER) is not None:
+            return
+        async for doc in self._sounds.find({}):
+            await insert_once(self._listing(doc["user_key"]), doc)
+        await insert_once(migrations, {"_id": LISTINGS_MARKER, "at": _now_ms()})
         # GridFS's own indexes (its upload stream makes them on a first write; ours writes the
         # chunks itself, so they are made here, with the names and keys the spec gives).
         await self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
@@ -142,8 +158,9 @@ class MongoSoundStore:
             while len(writing) >= WRITES_IN_FLIGHT:
                 done, _ = await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
                 writing.difference_update(done)
-                for task in done:
-                    task.result()  # a failed write ends the upload
+                errors = [e for t in done if (e := t.exception()) is not None]
+                if errors:
+                    raise errors[0]  # a failed write ends the upload
             chunk = {"files_id": file_id, "n": n, "data": Binary(data)}
             writing.add(asyncio.ensure_future(self._chunks.insert_one(chunk)))
             n += 1
@@ -174,13 +191,22 @@ class MongoSoundStore:
                 )
                 return digest.hexdigest(), size
         except BaseException:
-            for task in writing:
-                task.cancel()
-            await asyncio.gather(*writing, return_exceptions=True)
-            await self._chunks.delete_many({"files_id": file_id})
+            # The writes under way are let finish (a cancelled insert the server already has
+            # could land after the delete), then every chunk written goes; the cleanup is
+            # shielded from the request's own cancellation, and its failure is only logged.
+            await asyncio.shield(self._discard(file_id, writing))
             raise
         await self._chunks.delete_many({"files_id": file_id})
         return digest.hexdigest(), size
+
+    async def _discard(self, file_id: ObjectId, writing: set[asyncio.Task[object]]) -> None:
+        await asyncio.gather(*writing, return_exceptions=True)
+        try:
+            await self._chunks.delete_many({"files_id": file_id})
+        except Exception:  # noqa: BLE001 - the upload's own error is the one to raise
+            log.warning(
+                "chunks of an unfinished part were not deleted", extra={"file": str(file_id)}
+            )
 
     async def parts(self, upload_id: str) -> dict[int, dict[str, Any]]:
         return {d["index"]: d async for d in self._parts.find({"upload_id": upload_id})}
