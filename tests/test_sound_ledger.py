@@ -27,9 +27,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def audit(
-    servers: Servers, mongo_client: AsyncMongoClient[dict[str, Any]]
+    servers: Servers,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    sound: Harness,  # noqa: F811
 ) -> AsyncIterator[AuditHarness]:
-    settings = audit_settings(servers)
+    """A ledger of the domain topics, with sound's two in place of this sound's own (its
+    fixture publishes to topics of its own, as a deployment that renames them would)."""
+    own = sound.container.settings
+    renamed = {SOUND_EVENTS: own.events_topic, TRANSFER_EVENTS: own.transfers_topic}
+    topics = [renamed.get(spec.name, spec.name) for spec in DOMAIN_TOPICS]
+    settings = audit_settings(servers, ledger_topics=",".join(topics))
     await ensure_topics(bootstrap_servers=servers.kafka, topics=list(DOMAIN_TOPICS))
     await start_group_at_end(
         servers.kafka, group_id=settings.ledger_group, topics=list(settings.ledger_topic_names)
@@ -48,8 +55,10 @@ async def test_uploads_rejections_and_share_outs_reach_the_ledger(
     audit: AuditHarness,
     servers: Servers,
 ) -> None:
+    own = sound.container.settings
     since = {
-        topic: await topic_ends(servers.kafka, topic) for topic in (SOUND_EVENTS, TRANSFER_EVENTS)
+        topic: await topic_ends(servers.kafka, topic)
+        for topic in (own.events_topic, own.transfers_topic)
     }
     up, grant = sound.user()
     ok = await sound.upload(up, audio("flac", seconds=0.5), media="audio/flac")
@@ -60,7 +69,7 @@ async def test_uploads_rejections_and_share_outs_reach_the_ledger(
     assert fetched.status_code == 200
     mine = grant.user_key.encode()
     events: list[dict[str, Any]] = []
-    for topic, want in ((SOUND_EVENTS, 4), (TRANSFER_EVENTS, 1)):
+    for topic, want in ((own.events_topic, 4), (own.transfers_topic, 1)):
 
         def enough(records: list[ConsumerRecord[bytes, bytes]], want: int = want) -> bool:
             return sum(1 for r in records if r.key == mine) >= want
