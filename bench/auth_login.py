@@ -24,7 +24,7 @@ import httpx
 import phonenumbers
 from pydantic import SecretStr
 
-from auth.adapters.mongo_login import LOOKUPS, Shards
+from auth.adapters.mongo_login import LOOKUPS
 from auth.config import AuthSettings
 from auth.domain.identity import lookup_id, new_user_key
 from auth.main import create_app
@@ -32,6 +32,7 @@ from bench.env import BenchEnv
 from bench.figures import Results, percentile, rate
 from shared.events import CloudEvent
 from shared.kafka.publisher import DurablePublisher
+from shared.mongo import Shards
 
 AREA = "C. auth"
 USERS, LOGINS, NEW_SHARE, CONCURRENCY = 5_000, 2_000, 0.2, 8

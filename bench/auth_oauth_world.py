@@ -36,15 +36,8 @@ from auth.domain.identity import new_user_key
 from auth.domain.pkce import s256
 from auth.main import create_app
 from bench.auth_data_world import seed as seed_profiles
+from bench.consent_check import store_granted
 from bench.env import BenchEnv
-from consent.adapters.mongo_consents import (
-    HEADS,
-    VERSIONS,
-    head_id,
-    shard_name,
-    to_document,
-    version_id,
-)
 from consent.bootstrap import Container as ConsentContainer
 from consent.config import CallerKeys, ConsentSettings
 from consent.domain.apps import App
@@ -244,7 +237,7 @@ async def _register(auth: AuthContainer, http: httpx.AsyncClient) -> list[Client
 async def _seed_consents(consent: ConsentContainer, clients: list[Client]) -> list[Consented]:
     """5,000 users (UUIDv7 keys), each with a consent to one app, stored as consent stores them."""
     db, at = consent.runtime.db, datetime.now(UTC).replace(microsecond=0)
-    users, versions, heads = [], [], []
+    users, granted = [], []
     for n in range(USERS):
         user, client = new_user_key(), clients[n % APPS]
         made = grant(
@@ -258,19 +251,7 @@ async def _seed_consents(consent: ConsentContainer, clients: list[Client]) -> li
             at=at,
         )
         assert made is not None
-        doc = to_document(made)
-        versions.append(
-            {"_id": version_id(made.consent_id, 1), **doc, "event": b"", "published": True}
-        )
-        heads.append({"_id": head_id(user, client.client_id), **doc})
+        granted.append(made)
         users.append(Consented(user, client, made.consent_id, made.pairwise_subject))
-    shards = consent.settings.collection_shards
-    for kind, docs in ((VERSIONS, versions), (HEADS, heads)):
-        by_shard: dict[str, list[dict[str, Any]]] = {}
-        for d in docs:
-            key = d["consent_id"] if kind == VERSIONS else d["_id"]
-            by_shard.setdefault(shard_name(kind, key, shards=shards), []).append(d)
-        for name, part in by_shard.items():
-            for start in range(0, len(part), 500):
-                await db[name].insert_many(part[start : start + 500])
+    await store_granted(db, granted, shards=consent.settings.collection_shards)
     return users

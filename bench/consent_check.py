@@ -16,7 +16,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,23 +27,18 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 from pydantic import SecretStr
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.env import BenchEnv
 from bench.figures import Results, percentile, rate
 from bench.service_process import serving
-from consent.adapters.mongo_consents import (
-    HEADS,
-    VERSIONS,
-    head_id,
-    shard_name,
-    to_document,
-    version_id,
-)
+from consent.adapters.mongo_consents import HEADS, VERSIONS, head_id, to_document, version_id
 from consent.bootstrap import Container
 from consent.config import CallerKeys, ConsentSettings
 from consent.domain.apps import App
-from consent.domain.model import Terms, grant
+from consent.domain.model import Consent, Terms, grant
 from consent.main import create_app
+from shared.mongo import shard_name
 from shared.service_tokens import SERVICE_TOKEN_TYP
 from shared.user_tokens import USER_TOKEN_TYP
 
@@ -139,7 +134,7 @@ async def seed(run: Running) -> list[tuple[str, str]]:
     """5,000 (user, app) consents stored as the service stores them (bulk, not timed)."""
     db, at = run.container.runtime.db, datetime.now(UTC).replace(microsecond=0)
     pairs = [(str(uuid.uuid4()), run.apps[n % APPS]) for n in range(USERS)]
-    versions, heads = [], []
+    granted = []
     for user, app_id in pairs:
         c = grant(
             None,
@@ -152,21 +147,26 @@ async def seed(run: Running) -> list[tuple[str, str]]:
             at=at,
         )
         assert c is not None
-        doc = to_document(c)
-        versions.append(
-            {"_id": version_id(c.consent_id, 1), **doc, "event": b"", "published": True}
-        )
-        heads.append({"_id": head_id(user, app_id), **doc})
-    shards = run.container.settings.collection_shards
-    for kind, docs in ((VERSIONS, versions), (HEADS, heads)):
-        by_shard: dict[str, list[dict[str, Any]]] = {}
-        for d in docs:
-            key = d["consent_id"] if kind == VERSIONS else d["_id"]
-            by_shard.setdefault(shard_name(kind, key, shards=shards), []).append(d)
-        for name, part in by_shard.items():
-            for start in range(0, len(part), 100):
-                await db[name].insert_many(part[start : start + 100])
+        granted.append(c)
+    await store_granted(db, granted, shards=run.container.settings.collection_shards)
     return pairs
+
+
+async def store_granted(
+    db: AsyncDatabase[dict[str, Any]], granted: Sequence[Consent], *, shards: int
+) -> None:
+    """Each first version (published) and its head, bulk, in the collections the consent
+    service reads them from, as it stores them (not timed)."""
+    by_shard: dict[str, list[dict[str, Any]]] = {}
+    for c in granted:
+        doc = to_document(c)
+        version = {"_id": version_id(c.consent_id, 1), **doc, "event": b"", "published": True}
+        head = {"_id": head_id(c.user_key, c.app_id), **doc}
+        by_shard.setdefault(shard_name(VERSIONS, c.consent_id, shards=shards), []).append(version)
+        by_shard.setdefault(shard_name(HEADS, head["_id"], shards=shards), []).append(head)
+    for name, part in by_shard.items():
+        for start in range(0, len(part), 100):
+            await db[name].insert_many(part[start : start + 100])
 
 
 async def run_checks(run: Running, results: Results, pairs: list[tuple[str, str]]) -> None:

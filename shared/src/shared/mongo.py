@@ -6,14 +6,18 @@ settled by a unique insert or a `delete_one` claim (DESIGN.md, "State and replay
 
 from __future__ import annotations
 
+import asyncio
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 DUPLICATE_KEY = 11000
+SHARDS = 64
 
 Document = dict[str, Any]
 
@@ -27,6 +31,46 @@ def make_client(url: str, *, app_name: str, timeout_ms: int = 5000) -> AsyncMong
         connectTimeoutMS=timeout_ms,
         tz_aware=True,
     )
+
+
+def shard_name(kind: str, key: str, *, shards: int = SHARDS) -> str:
+    """The collection of `key` among `kind`'s `shards` collections `<kind>_NN` (NN: the CRC-32
+    of the key modulo `shards`, in hex). FerretDB reads a whole collection for an `_id` find,
+    so each hot kind is split this way; the count is fixed for a deployment's life."""
+    return f"{kind}_{zlib.crc32(key.encode()) % shards:02x}"
+
+
+def shard_names(kind: str, *, shards: int = SHARDS) -> list[str]:
+    """Every collection of `kind`."""
+    return [f"{kind}_{n:02x}" for n in range(shards)]
+
+
+class Shards:
+    """One kind's collections (`shard_name`): the one that holds a key, or all of them."""
+
+    def __init__(self, db: AsyncDatabase[Document], kind: str, *, shards: int = SHARDS) -> None:
+        self.all: list[AsyncCollection[Document]] = [
+            db[n] for n in shard_names(kind, shards=shards)
+        ]
+
+    def of(self, key: str) -> AsyncCollection[Document]:
+        """The collection that holds `key`."""
+        return self.all[zlib.crc32(key.encode()) % len(self.all)]
+
+    async def delete_many(self, where: Document) -> int:
+        """Delete what matches in every shard; how many."""
+        done = await asyncio.gather(*(c.delete_many(where) for c in self.all))
+        return sum(int(d.deleted_count) for d in done)
+
+    async def find(self, where: Document | None = None) -> list[Document]:
+        """What matches in every shard (read at once)."""
+        found = await asyncio.gather(*(c.find(where or {}).to_list() for c in self.all))
+        return [d for part in found for d in part]
+
+    async def count(self, where: Document | None = None) -> int:
+        """How many match in every shard (tests, admin)."""
+        found = await asyncio.gather(*(c.count_documents(where or {}) for c in self.all))
+        return sum(found)
 
 
 async def ping(client: AsyncMongoClient[Document]) -> bool:

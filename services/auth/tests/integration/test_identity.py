@@ -11,10 +11,11 @@ import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from auth.adapters.mongo_login import LOOKUPS, SESSIONS, Shards
+from auth.adapters.mongo_login import LOOKUPS, SESSIONS
 from auth.main import create_app
 from auth_testing import ISSUER, AuthHarness, auth_settings, log_in, random_number, skip_ahead
 from kits_testing import Servers, read_since, topic_ends
+from shared.mongo import Shards
 from shared.topics import AUTH_EVENTS
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from auth.adapters.mongo_login import CHALLENGES, SESSIONS, Shards
+from auth.adapters.mongo_login import CHALLENGES, SESSIONS
 from auth_testing import (
     AuthHarness,
     fictional_number,
@@ -22,6 +22,7 @@ from auth_testing import (
     skip_ahead,
 )
 from kits_testing import Servers, read_since, topic_ends
+from shared.mongo import Shards
 from shared.topics import AUTH_EVENTS
 from shared.user_tokens import UserTokenVerifier
 

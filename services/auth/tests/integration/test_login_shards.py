@@ -15,10 +15,10 @@ from auth.adapters.mongo_login import (
     LOOKUPS,
     SESSIONS,
     MongoLookups,
-    Shards,
     create_login_indexes,
     move_unsplit,
 )
+from shared.mongo import Shards
 
 pytestmark = pytest.mark.integration
 

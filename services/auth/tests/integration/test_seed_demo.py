@@ -14,7 +14,7 @@ import pytest
 from bson import json_util
 from pymongo.asynchronous.database import AsyncDatabase
 
-from auth.adapters.mongo_login import LOOKUPS, MongoLookups, MongoUsers, Shards
+from auth.adapters.mongo_login import LOOKUPS, MongoLookups, MongoUsers
 from auth.adapters.mongo_profiles import profile_store
 from auth.domain.identity import LookupKeys
 from auth.entrypoints.cli import COMMANDS, parser
@@ -23,6 +23,7 @@ from auth.service.profiles import Profiles
 from auth.service.seed import DemoSeeder
 from auth_testing import AuthHarness
 from shared.events import CloudEvent
+from shared.mongo import Shards
 
 pytestmark = pytest.mark.integration
 

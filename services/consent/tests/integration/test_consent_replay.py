@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from consent.adapters.mongo_consents import HEADS, SHARDS, VERSIONS, MongoConsents, shard_name
+from consent.adapters.mongo_consents import HEADS, SHARDS, VERSIONS, MongoConsents
 from consent.entrypoints.cli import replay
 from consent_testing import ConsentHarness, as_user, new_app, new_user, terms_updated, user_deleted
 from kits_testing import eventually
+from shared.mongo import shard_name
 
 pytestmark = pytest.mark.integration
 

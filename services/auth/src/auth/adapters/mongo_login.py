@@ -1,6 +1,6 @@
 """Mongo adapters of login: challenges, lookups, users and sessions (hot reads by `_id`).
 
-Challenges, lookups and sessions are each split over `SHARDS` collections (`challenges_NN`,
+Challenges, lookups and sessions are each split over 64 collections (`challenges_NN`,
 `lookups_NN`, `sessions_NN`) by a CRC-32 of their `_id`, as consent and the OAuth records are:
 FerretDB answers an `_id` find with a filter PostgreSQL cannot serve from the `_id` index (its
 pushdown is `_jsonb->'_id' @> value`), so the cost of every find, and of every `delete_one`,
@@ -11,8 +11,6 @@ deletion, the sweeps) read every shard. The shard count is fixed for a deploymen
 
 from __future__ import annotations
 
-import asyncio
-import zlib
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -21,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from auth.domain.otp import Challenge
 from auth.service.ports import Lookup, Session
-from shared.mongo import Document, find_id, insert_once
+from shared.mongo import Document, Shards, find_id, insert_once
 
 
 def _at(ts: float) -> datetime:
@@ -32,34 +30,7 @@ def _ts(value: datetime) -> float:
     return value.timestamp()
 
 
-SHARDS = 64
 CHALLENGES, LOOKUPS, SESSIONS = "challenges", "lookups", "sessions"
-
-
-class Shards:
-    """One kind's collections: the one that holds a key, or all of them (for the scans)."""
-
-    def __init__(self, db: AsyncDatabase[Document], kind: str) -> None:
-        self.all: list[AsyncCollection[Document]] = [db[f"{kind}_{n:02x}"] for n in range(SHARDS)]
-
-    def of(self, key: str) -> AsyncCollection[Document]:
-        """The collection that holds `key`."""
-        return self.all[zlib.crc32(key.encode()) % SHARDS]
-
-    async def delete_many(self, where: Document) -> int:
-        """Delete what matches in every shard; how many."""
-        done = await asyncio.gather(*(c.delete_many(where) for c in self.all))
-        return sum(int(d.deleted_count) for d in done)
-
-    async def find(self, where: Document | None = None) -> list[Document]:
-        """What matches in every shard (tests, admin)."""
-        found = await asyncio.gather(*(c.find(where or {}).to_list() for c in self.all))
-        return [d for part in found for d in part]
-
-    async def count(self, where: Document | None = None) -> int:
-        """How many match in every shard (tests, admin)."""
-        found = await asyncio.gather(*(c.count_documents(where or {}) for c in self.all))
-        return sum(found)
 
 
 async def create_login_indexes(db: AsyncDatabase[Document]) -> None:

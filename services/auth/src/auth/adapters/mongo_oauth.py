@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import hashlib
 import time
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +31,7 @@ from auth.service.token_ports import (
     StoredRefresh,
     TokenUsed,
 )
-from shared.mongo import Document, find_id, insert_once
+from shared.mongo import Document, find_id, insert_once, shard_name
 
 SHARDS = 64
 CODES, FAMILIES, REFRESH, USED, BY_CONSENT, REVOCATIONS = (
@@ -46,11 +45,6 @@ CODES, FAMILIES, REFRESH, USED, BY_CONSENT, REVOCATIONS = (
 KINDS = (CODES, FAMILIES, REFRESH, USED, BY_CONSENT, REVOCATIONS)
 REVOCATION_KEPT_S = 31 * 86_400  # longer than any family lives
 CODE_KEPT_S = 600  # a replayed code is still recognised (and revokes) this long after expiry
-
-
-def shard_name(kind: str, key: str, *, shards: int) -> str:
-    """The collection of `key` among the kind's shards."""
-    return f"{kind}_{zlib.crc32(key.encode()) % shards:02x}"
 
 
 def consent_key(*, user_key: str, app_id: str, consent_id: str) -> str:

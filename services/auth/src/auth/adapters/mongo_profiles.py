@@ -8,12 +8,12 @@ key, so a read scans one small shard. Changing `SHARDS` moves every user: it is 
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from auth.adapters.mongo_versioned import MongoVersioned, Versioned
+from shared import mongo
 from shared.mongo import Document
 
 COLLECTION = "profiles"
@@ -22,7 +22,7 @@ SHARDS = 64
 
 def shard_name(key: str, *, shards: int = SHARDS) -> str:
     """The collection that holds every version of `key`'s profile."""
-    return f"{COLLECTION}_{zlib.crc32(key.encode()) % shards:02x}"
+    return mongo.shard_name(COLLECTION, key, shards=shards)
 
 
 class ShardedVersioned:

@@ -13,7 +13,6 @@ for a deployment's life (a change would need the collections rebuilt, e.g. by a 
 from __future__ import annotations
 
 import asyncio
-import zlib
 from typing import Any
 
 from pymongo import ASCENDING
@@ -23,20 +22,10 @@ from pymongo.errors import DuplicateKeyError
 
 from consent.domain.model import Consent, Terms
 from consent.service.ports import Stored, VersionConflict
-from shared.mongo import Document, find_id
+from shared.mongo import Document, Shards, find_id, shard_names
 
 VERSIONS, HEADS = "consent_versions", "consent_heads"
 SHARDS = 64
-
-
-def shard_name(kind: str, key: str, *, shards: int) -> str:
-    """The collection of `kind` (VERSIONS or HEADS) that holds `key`."""
-    return f"{kind}_{zlib.crc32(key.encode()) % shards:02x}"
-
-
-def shard_names(kind: str, *, shards: int) -> list[str]:
-    """Every collection of `kind`."""
-    return [f"{kind}_{n:02x}" for n in range(shards)]
 
 
 def version_id(consent_id: str, version: int) -> str:
@@ -104,17 +93,14 @@ class MongoConsents:
     """The consent store on MongoDB or FerretDB."""
 
     def __init__(self, db: AsyncDatabase[Document], *, shards: int = SHARDS) -> None:
-        self._db, self._shards = db, shards
         # Built once: a collection object per request was a few per cent of the check's CPU.
-        self._by_kind = {
-            k: [db[n] for n in shard_names(k, shards=shards)] for k in (VERSIONS, HEADS)
-        }
+        self._by_kind = {k: Shards(db, k, shards=shards) for k in (VERSIONS, HEADS)}
 
     def _versions(self, consent_id: str) -> AsyncCollection[Document]:
-        return self._by_kind[VERSIONS][zlib.crc32(consent_id.encode()) % self._shards]
+        return self._by_kind[VERSIONS].of(consent_id)
 
     def _heads(self, key: str) -> AsyncCollection[Document]:
-        return self._by_kind[HEADS][zlib.crc32(key.encode()) % self._shards]
+        return self._by_kind[HEADS].of(key)
 
     async def head(self, *, user_key: str, app_id: str) -> Consent | None:
         """The pair's head, or None."""
@@ -164,9 +150,4 @@ class MongoConsents:
 
     async def every(self, kind: str, where: Document | None = None) -> list[Document]:
         """The documents of every shard of `kind` that match (all shards read at once)."""
-
-        async def one(name: str) -> list[Document]:
-            return [d async for d in self._db[name].find(where or {})]
-
-        found = await asyncio.gather(*(one(n) for n in shard_names(kind, shards=self._shards)))
-        return [d for part in found for d in part]
+        return await self._by_kind[kind].find(where)

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -34,7 +33,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.mongo import find_id, insert_once
+from shared.mongo import Shards, find_id, insert_once
 from sound.domain.uploads import Refused
 
 log = logging.getLogger(__name__)
@@ -68,13 +67,13 @@ class MongoSoundStore:
         )
         self._fs = AsyncGridFSBucket(db, bucket_name="audio", chunk_size_bytes=GRIDFS_CHUNK)
         self._files, self._chunks = db["audio.files"], db["audio.chunks"]
-        self._listings = [db[f"sounds_by_user_{n:02x}"] for n in range(LISTING_SHARDS)]
+        self._listings = Shards(db, "sounds_by_user", shards=LISTING_SHARDS)
 
     async def prepare(self) -> None:
         """Create the secondary indexes (an upload's parts, a user's sounds)."""
         await self._parts.create_index("upload_id")
         await asyncio.gather(
-            *(c.create_index([("user_key", 1), ("_id", 1)]) for c in self._listings)
+            *(c.create_index([("user_key", 1), ("_id", 1)]) for c in self._listings.all)
         )
         await self._backfill_listings()
 
@@ -288,7 +287,7 @@ class MongoSoundStore:
             await self._listing(doc["user_key"]).insert_one(doc)
 
     def _listing(self, user_key: str) -> AsyncCollection[dict[str, Any]]:
-        return self._listings[zlib.crc32(user_key.encode()) % LISTING_SHARDS]
+        return self._listings.of(user_key)
 
     async def sounds_of(
         self, user_key: str, after: str, limit: int
