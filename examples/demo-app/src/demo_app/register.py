@@ -2,7 +2,8 @@
 
   demo-app-register caller-jwks SEED_FILE   the public JWKS of the stack's service-caller key
   demo-app-register register                register (or reuse) the app and fetch its webhook
-                                            secret; writes DEMO_ENV_FILE (mode 0600)
+                                            secret once consent knows the app; writes
+                                            DEMO_ENV_FILE (mode 0600)
 Environment: DEMO_AUTH_URL, DEMO_CONSENT_URL, DEMO_PUBLIC_URL, DEMO_DEVELOPER_KEY (from
 `auth-admin create-developer`; only needed when no registration can be reused),
 DEMO_CALLER_SEED_FILE, DEMO_CALLER (the name consent's webhook-secret endpoint trusts).
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+KNOWN_WAIT_S = 60.0  # how long `register` waits for consent to take in the registration
 SCOPES = ["user.info.basic", "user.info.profile", "video.list", "sound.upload"]
 
 
@@ -134,14 +136,27 @@ def register(env: dict[str, str]) -> dict[str, str]:
         caller = caller_key(
             Path(env.get("DEMO_CALLER_SEED_FILE", "")), env.get("DEMO_CALLER_SEED", "")
         )
-        r = http.post(
-            f"{consent}/internal/apps/{client_id}/webhook-secret",
-            headers={
-                "Authorization": f"Bearer {service_token(caller, env.get('DEMO_CALLER', 'stack'))}"
-            },
-        )
-        if r.status_code != 200:
-            raise SystemExit(f"fetching the webhook secret failed: {r.status_code} {r.text}")
+        # Consent learns of the app from auth's `auth.app_registered.v1`, a moment after the
+        # registration answered; until it has, its screen refuses the app. Wait for `known`.
+        deadline = time.monotonic() + KNOWN_WAIT_S
+        while True:
+            r = http.post(
+                f"{consent}/internal/apps/{client_id}/webhook-secret",
+                headers={
+                    "Authorization": "Bearer "
+                    + service_token(caller, env.get("DEMO_CALLER", "stack"))
+                },
+            )
+            if r.status_code != 200:
+                raise SystemExit(f"fetching the webhook secret failed: {r.status_code} {r.text}")
+            if r.json().get("known", True):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"consent has not taken in Tunetown's registration after {KNOWN_WAIT_S:.0f} s"
+                    " (is its consumer of auth.events running?)"
+                )
+            time.sleep(0.2)
         values = {
             "DEMO_CLIENT_ID": client_id,
             "DEMO_CLIENT_SECRET": secret,

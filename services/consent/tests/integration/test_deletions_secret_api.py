@@ -15,6 +15,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OKPKey
 
+from consent.domain.apps import App
+from consent.domain.model import Terms
 from consent.main import create_app
 from deletions_testing import deletion_settings
 from kits_testing import Servers
@@ -57,7 +59,20 @@ async def test_auth_gets_the_derived_secret(client: httpx.AsyncClient) -> None:
     assert answer.json() == {
         "app_id": "app-42",
         "secret": "whsec_" + base64.b64encode(digest).decode(),
+        "known": False,
     }
+
+
+async def test_known_turns_true_once_consent_holds_the_app(client: httpx.AsyncClient) -> None:
+    """A registration step waits on `known`: until then consent's screen refuses the app."""
+    before = await client.post(PATH, headers={"authorization": f"Bearer {token()}"})
+    container = client._transport.app.state.container  # type: ignore[attr-defined]
+    await container.apps.save(
+        App("app-42", "App 42", ("user.info.basic",), Terms("v1", (), 30), "https://t", None)
+    )
+    after = await client.post(PATH, headers={"authorization": f"Bearer {token()}"})
+    assert (before.json()["known"], after.json()["known"]) == (False, True)
+    assert before.json()["secret"] == after.json()["secret"]
 
 
 @pytest.mark.parametrize(

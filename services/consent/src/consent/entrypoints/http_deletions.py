@@ -37,6 +37,10 @@ class WebhookSecretPublic(BaseModel):
 
     app_id: str
     secret: str
+    # Whether consent has taken in the app's `auth.app_registered.v1` yet. The secret is the
+    # same either way (derived from the app id), but until `known` is true the consent screen
+    # refuses the app, so a registration step waits for it before sending users.
+    known: bool
 
 
 class ServiceCallerCheck:
@@ -128,4 +132,7 @@ async def webhook_secret(
     app_id: AppId, container: Annotated[Container, Depends(_container)]
 ) -> WebhookSecretPublic:
     """The app's deletion-webhook signing secret (derived; the same on every call)."""
-    return WebhookSecretPublic(app_id=app_id, secret=container.deletions.secret(app_id))
+    known = await container.apps.get(app_id) is not None
+    return WebhookSecretPublic(
+        app_id=app_id, secret=container.deletions.secret(app_id), known=known
+    )
